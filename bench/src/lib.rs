@@ -1,0 +1,2 @@
+//! xsdn benchmarks (see `bench/README.md`).
+#![deny(missing_docs)]

@@ -1,0 +1,127 @@
+//! Types shared by the xsdn XDP program (`ebpf/`) and userspace.
+//!
+//! Everything here is `#[repr(C)]`, has no implicit padding and no `bool`, so
+//! the byte layout seen by the kernel verifier and by aya's typed maps is the
+//! same. Each struct carries a compile-time size assertion; change both sides
+//! together.
+//!
+//! Steering model: every interface the dataplane owns has a [`PortConf`] in
+//! [`PORTS_MAP`]. A port in [`PortMode::SteerAll`] (a guest port) sends every
+//! frame to its AF_XDP socket; a port in [`PortMode::SteerMatched`] (an
+//! uplink) sends only frames matching a [`SteerKey`] in [`STEER_MAP`] (zone
+//! VLAN tags, VXLAN UDP ports) and passes everything else, the host's own
+//! traffic, to the kernel. A frame is redirected to XSKMAP slot
+//! `xsk_base + rx_queue_index`; an empty slot falls back to the kernel
+//! (fail-open).
+#![no_std]
+#![deny(missing_docs)]
+
+/// Name of the XSKMAP holding one AF_XDP socket per (port, queue).
+pub const XSKS_MAP: &str = "XSKS";
+/// Name of the hash map `ifindex (u32) -> PortConf`.
+pub const PORTS_MAP: &str = "PORTS";
+/// Name of the hash map `SteerKey -> u32` (value unused, must be 1).
+pub const STEER_MAP: &str = "STEER";
+/// Name of the per-CPU array of [`XdpStat`] counters (`u64` each).
+pub const STATS_MAP: &str = "STATS";
+/// Name of the XDP program in the object file.
+pub const XDP_PROGRAM: &str = "xsdn_xdp";
+
+/// Queues per port reserved in the XSKMAP.
+pub const MAX_QUEUES_PER_PORT: u32 = 64;
+/// Ports (interfaces) the XDP program can steer for.
+pub const MAX_PORTS: u32 = 256;
+/// Size of the XSKMAP.
+pub const XSKMAP_SIZE: u32 = MAX_PORTS * MAX_QUEUES_PER_PORT;
+/// Size of the steering table.
+pub const STEER_MAP_SIZE: u32 = 16384;
+
+/// What the XDP program does with frames arriving on a port.
+#[repr(u32)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PortMode {
+    /// Pass everything to the kernel (port known but not taken over).
+    Pass = 0,
+    /// Steer every frame to the port's AF_XDP socket (guest ports).
+    SteerAll = 1,
+    /// Steer only frames matching a [`SteerKey`] (uplinks).
+    SteerMatched = 2,
+}
+
+impl PortMode {
+    /// Decodes the raw map value; unknown values mean [`PortMode::Pass`].
+    pub const fn from_raw(raw: u32) -> Self {
+        match raw {
+            1 => PortMode::SteerAll,
+            2 => PortMode::SteerMatched,
+            _ => PortMode::Pass,
+        }
+    }
+}
+
+/// Per-interface configuration, value of [`PORTS_MAP`].
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PortConf {
+    /// First XSKMAP slot of this port; queue `q` uses `xsk_base + q`.
+    pub xsk_base: u32,
+    /// A [`PortMode`] as `u32`.
+    pub mode: u32,
+}
+const _: () = assert!(core::mem::size_of::<PortConf>() == 8);
+
+/// Kinds of [`SteerKey`].
+#[repr(u16)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SteerKind {
+    /// Outermost tag is 802.1Q (TPID 0x8100) with VLAN id `value`.
+    Dot1qVid = 1,
+    /// Outermost tag is 802.1ad (TPID 0x88a8) with VLAN id `value`.
+    Dot1adVid = 2,
+    /// Untagged IPv4/IPv6 UDP with destination port `value` (VXLAN).
+    UdpDstPort = 3,
+}
+
+/// Key of [`STEER_MAP`]: which frames on an uplink belong to the dataplane.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct SteerKey {
+    /// Interface index the rule applies to.
+    pub ifindex: u32,
+    /// A [`SteerKind`] as `u16`.
+    pub kind: u16,
+    /// VLAN id or UDP port, host byte order.
+    pub value: u16,
+}
+const _: () = assert!(core::mem::size_of::<SteerKey>() == 8);
+
+/// Indexes of the counters in [`STATS_MAP`].
+#[repr(u32)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum XdpStat {
+    /// Frames handed to the kernel (not ours, or port in pass mode).
+    Passed = 0,
+    /// Frames redirected towards an AF_XDP socket (the kernel falls back
+    /// to pass when the slot is empty).
+    Redirected = 1,
+    /// Frames on an interface without a [`PortConf`].
+    UnknownPort = 2,
+    /// Steered frames whose XSKMAP slot held no socket: they went to the
+    /// kernel instead (fail-open; e.g. a queue the dataplane has no socket
+    /// on). Counted within [`XdpStat::Redirected`] too.
+    FellBack = 3,
+}
+
+/// Number of counters in [`STATS_MAP`].
+pub const XDP_STAT_COUNT: u32 = 4;
+
+#[cfg(feature = "user")]
+mod user {
+    // SAFETY: both types are `repr(C)`, `Copy`, made only of integers and
+    // have no padding (sizes asserted above), so any byte pattern is valid.
+    #[allow(unsafe_code)]
+    unsafe impl aya::Pod for super::PortConf {}
+    // SAFETY: see above.
+    #[allow(unsafe_code)]
+    unsafe impl aya::Pod for super::SteerKey {}
+}

@@ -1,0 +1,288 @@
+//! The CLI edge that reads SDN configuration from disk.
+//!
+//! `PATH` may be an SDN directory (`/etc/pve/sdn`: the `.cfg` files and/or
+//! `.running-config`) or a single file: a `.running-config`-style JSON
+//! snapshot, or one `.cfg` file recognised by its name. Everything after
+//! reading the bytes is the pure library.
+
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+
+use crate::config::{Parsed, SdnFile, parse_running, parse_section_files};
+
+/// Default SDN directory on a Proxmox node.
+pub const DEFAULT_SDN_DIR: &str = "/etc/pve/sdn";
+
+/// Exit status of `check`, `compile` and `render` when the configuration
+/// has errors.
+pub const EXIT_CONFIG_ERRORS: u8 = 1;
+/// Exit status for usage errors, I/O errors and missing node facts.
+pub const EXIT_USAGE: u8 = 2;
+
+/// Prints the parse and validation diagnostics of `loaded` on stderr, one
+/// per line, and returns how many are errors.
+pub fn print_diagnostics(loaded: &Loaded) -> usize {
+    let diags = crate::validate::report(&loaded.parsed);
+    for d in &diags {
+        eprintln!("{}: {d}", d.severity);
+    }
+    diags.iter().filter(|d| d.is_error()).count()
+}
+
+/// The gate in front of `compile` and `render`: prints the diagnostics and,
+/// when there are errors and no `--force`, says that nothing is produced and
+/// returns the exit status to stop with.
+pub fn refuse_errors(cmd: &str, loaded: &Loaded, force: bool) -> Option<std::process::ExitCode> {
+    let errors = print_diagnostics(loaded);
+    if errors == 0 {
+        return None;
+    }
+    if force {
+        eprintln!("xsdn {cmd}: the configuration has {errors} error(s); going on anyway (--force)");
+        return None;
+    }
+    eprintln!(
+        "xsdn {cmd}: the configuration has {errors} error(s); nothing produced (fix them, or pass --force)"
+    );
+    Some(std::process::ExitCode::from(EXIT_CONFIG_ERRORS))
+}
+
+/// Which representation of a directory to read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Prefer {
+    /// The `.cfg` files (what users edit); `.running-config` only if no `.cfg` exists.
+    Pending,
+    /// `.running-config` (what was applied); the `.cfg` files only if it is absent.
+    Running,
+}
+
+/// What was read, for messages.
+#[derive(Debug)]
+pub struct Loaded {
+    /// The parsed configuration and its parse diagnostics.
+    pub parsed: Parsed,
+    /// The files actually read.
+    pub files: Vec<PathBuf>,
+}
+
+fn read(path: &Path) -> anyhow::Result<Option<String>> {
+    match fs::read_to_string(path) {
+        Ok(s) => Ok(Some(s)),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e).with_context(|| format!("reading {}", path.display())),
+    }
+}
+
+fn load_running(path: &Path) -> anyhow::Result<Loaded> {
+    let text = fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let name = path.file_name().map_or_else(
+        || path.display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    );
+    Ok(Loaded {
+        parsed: parse_running(&text, &name),
+        files: vec![path.to_path_buf()],
+    })
+}
+
+/// Loads the configuration at `path`.
+pub fn load(path: &Path, prefer: Prefer) -> anyhow::Result<Loaded> {
+    let meta = fs::metadata(path).with_context(|| format!("cannot access {}", path.display()))?;
+    if meta.is_file() {
+        let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
+        if let Some(file) = SdnFile::ALL
+            .iter()
+            .copied()
+            .find(|f| name.as_deref() == Some(f.file_name()))
+        {
+            let text =
+                fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+            return Ok(Loaded {
+                parsed: parse_section_files(&[(file, text.as_str())]),
+                files: vec![path.to_path_buf()],
+            });
+        }
+        return load_running(path);
+    }
+    let running = path.join(".running-config");
+    let mut texts: Vec<(SdnFile, String)> = Vec::new();
+    let mut files = Vec::new();
+    for f in SdnFile::ALL {
+        let p = path.join(f.file_name());
+        if let Some(t) = read(&p)? {
+            texts.push((f, t));
+            files.push(p);
+        }
+    }
+    let use_running = running.is_file() && (prefer == Prefer::Running || texts.is_empty());
+    if use_running {
+        return load_running(&running);
+    }
+    if texts.is_empty() {
+        bail!(
+            "{} holds no SDN configuration (no .cfg files, no .running-config)",
+            path.display()
+        );
+    }
+    let refs: Vec<(SdnFile, &str)> = texts.iter().map(|(f, t)| (*f, t.as_str())).collect();
+    Ok(Loaded {
+        parsed: parse_section_files(&refs),
+        files,
+    })
+}
+
+/// Options that give the node facts, shared by `compile` and `render`.
+///
+/// Each fact not given here is discovered on the running node.
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct FactsArgs {
+    /// Node name [default: the hostname].
+    #[arg(long, value_name = "NAME")]
+    pub node: Option<String>,
+    /// The node's own interfaces file. When given, bridges and addresses come
+    /// from this file only (nothing is read from /sys) [default:
+    /// /etc/network/interfaces plus the live kernel state].
+    #[arg(long, value_name = "FILE")]
+    pub interfaces: Option<PathBuf>,
+    /// The node's route source address toward the peers, also used as the
+    /// SNAT source [default: `ip route get <first peer>` / `ip route get 8.8.8.8`].
+    #[arg(long, value_name = "IP")]
+    pub local_ip: Option<std::net::IpAddr>,
+    /// The interface of the route source [default: the interface holding
+    /// --local-ip in the interfaces file].
+    #[arg(long, value_name = "NAME")]
+    pub local_iface: Option<String>,
+    /// MAC used for the BGP router id on IPv6 underlays [default: the MAC of
+    /// the route interface's bridge].
+    #[arg(long, value_name = "MAC", value_parser = parse_mac_arg)]
+    pub router_mac: Option<MacArg>,
+    /// Physical ports of a bridge, overriding discovery (repeatable):
+    /// BRIDGE=PORT[,PORT...], e.g. vmbr0=eth0.
+    #[arg(long = "bridge-ports", value_name = "BRIDGE=PORTS")]
+    pub bridge_ports: Vec<String>,
+}
+
+/// A MAC address given on the command line.
+#[derive(Clone, Copy, Debug)]
+pub struct MacArg(pub [u8; 6]);
+
+fn parse_mac_arg(s: &str) -> Result<MacArg, String> {
+    crate::config::model::parse_mac(s)
+        .map(MacArg)
+        .ok_or_else(|| format!("'{s}' is not a MAC address (aa:bb:cc:dd:ee:ff)"))
+}
+
+/// The first configured VTEP/BGP peer: where `ip route get` looks for the route source.
+fn first_peer(cfg: &crate::config::SdnConfig) -> Option<std::net::IpAddr> {
+    let ctl = cfg
+        .controllers_sorted()
+        .into_iter()
+        .filter(|c| c.controller_type == crate::config::ControllerType::Evpn)
+        .find_map(|c| c.peers.as_ref().and_then(|p| p.first().copied()));
+    ctl.or_else(|| {
+        cfg.zones_sorted()
+            .into_iter()
+            .find_map(|z| z.peers.as_ref().and_then(|p| p.first().copied()))
+    })
+}
+
+impl FactsArgs {
+    /// Builds the node facts: flags first, live discovery for the rest.
+    pub fn facts(
+        &self,
+        cfg: &crate::config::SdnConfig,
+    ) -> anyhow::Result<(crate::node::NodeFacts, Vec<String>)> {
+        use crate::node::{NodeFacts, RouteSource, interfaces::InterfacesFile, live};
+        let mut warnings = Vec::new();
+        let name = match &self.node {
+            Some(n) => n.clone(),
+            None => live::hostname().unwrap_or_else(|| {
+                warnings.push("cannot read the hostname; using 'localhost' (pass --node)".into());
+                "localhost".into()
+            }),
+        };
+        let offline = self.interfaces.is_some();
+        let path = self
+            .interfaces
+            .clone()
+            .unwrap_or_else(|| PathBuf::from("/etc/network/interfaces"));
+        let file = match fs::read_to_string(&path) {
+            Ok(t) => InterfacesFile::parse(&t),
+            Err(e) if offline => {
+                return Err(e).with_context(|| format!("reading {}", path.display()));
+            }
+            Err(e) => {
+                warnings.push(format!("cannot read {}: {e}", path.display()));
+                InterfacesFile::default()
+            }
+        };
+        let mut facts = NodeFacts::from_interfaces(&name, &file);
+        if !offline {
+            for a in live::ip_addresses() {
+                if !facts.addresses.iter().any(|b| b.addr == a.addr) {
+                    facts.addresses.push(a);
+                }
+            }
+            warnings.extend(live::refresh_bridges(&mut facts));
+        }
+        for spec in &self.bridge_ports {
+            let (bridge, ports) = spec.split_once('=').with_context(|| {
+                format!("--bridge-ports {spec}: expected BRIDGE=PORT[,PORT...]")
+            })?;
+            let b = facts.bridges.entry(bridge.to_string()).or_default();
+            b.ports = ports
+                .split(',')
+                .filter(|p| !p.is_empty())
+                .map(str::to_string)
+                .collect();
+        }
+        match (self.local_ip, &self.local_iface) {
+            (Some(ip), iface) => {
+                let iface = match iface {
+                    Some(i) => i.clone(),
+                    None => facts
+                        .iface_with(ip)
+                        .map(str::to_string)
+                        .with_context(|| format!("no interface holds {ip}; pass --local-iface"))?,
+                };
+                facts.set_route_source(Some(RouteSource { ip, iface }));
+            }
+            (None, Some(iface)) => {
+                let ip = facts
+                    .address_of(iface)
+                    .with_context(|| format!("{iface} has no address; pass --local-ip"))?;
+                facts.set_route_source(Some(RouteSource {
+                    ip,
+                    iface: iface.clone(),
+                }));
+            }
+            (None, None) if offline => {
+                warnings.push(
+                    "no --local-ip: VTEP and SNAT sources come only from the interfaces file"
+                        .into(),
+                );
+            }
+            (None, None) => {
+                (facts.route_source, facts.egress_v4, facts.egress_v6) =
+                    live::route_sources(first_peer(cfg));
+                if facts.route_source.is_none() {
+                    warnings.push(
+                        "no route toward the peers; pass --local-ip and --local-iface".into(),
+                    );
+                }
+            }
+        }
+        facts.router_mac = match self.router_mac {
+            Some(m) => Some(m.0),
+            None if offline => None,
+            None => facts
+                .route_source
+                .as_ref()
+                .and_then(|s| live::router_mac(&s.iface)),
+        };
+        Ok((facts, warnings))
+    }
+}

@@ -1,0 +1,134 @@
+//! Taking an interface over with the fast path, and giving it back.
+//!
+//! Taking over: the worker opens one AF_XDP socket per RX queue, the
+//! sockets go into the port's XSKMAP slots, the port's steering mode goes
+//! into `PORTS`, and only then is the XDP program attached, so no frame is
+//! ever steered to an empty slot. Giving back reverses the order: detach,
+//! forget the port, empty the slots, close the sockets. Uplinks also have
+//! RX VLAN stripping turned off while owned (see [`super::vlan_offload`]).
+
+use xsdn_common::{MAX_QUEUES_PER_PORT, PortConf, PortMode};
+use xsdn_dataplane::tables::PortIdx;
+use xsdn_dataplane::worker::WorkerHandle;
+use xsdn_dataplane::xdp::{AttachMode, XdpSteering};
+
+use super::vlan_offload::{self, Stripping};
+
+/// An interface the fast path owns.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AttachedPort {
+    /// Port slot.
+    pub slot: PortIdx,
+    /// Interface name.
+    pub name: String,
+    /// Interface index.
+    pub ifindex: u32,
+    /// Steering mode.
+    pub mode: PortMode,
+    /// XDP attach mode that worked.
+    pub attach: AttachMode,
+    /// Number of RX queues (one socket each).
+    pub queues: u32,
+    /// RX VLAN stripping turned off on an uplink, to restore.
+    pub stripping: Stripping,
+}
+
+/// First XSKMAP slot of port `slot`.
+pub fn xsk_base(slot: PortIdx) -> u32 {
+    slot as u32 * MAX_QUEUES_PER_PORT
+}
+
+/// Takes `name` (index `ifindex`) over as port `slot`.
+pub fn take_over(
+    xdp: &mut XdpSteering,
+    worker: &WorkerHandle,
+    slot: PortIdx,
+    name: &str,
+    ifindex: u32,
+    mode: PortMode,
+    attach: AttachMode,
+) -> anyhow::Result<AttachedPort> {
+    let sockets = worker
+        .open_port(slot, name)?
+        .map_err(|e| anyhow::anyhow!("AF_XDP sockets on {name}: {e}"))?;
+    let base = xsk_base(slot);
+    // Uplinks: tags must stay in the frame for the XDP program to see them.
+    let stripping = if mode == PortMode::SteerMatched {
+        vlan_offload::disable(name)
+    } else {
+        Stripping::default()
+    };
+    let result = (|| {
+        for &(queue, fd) in &sockets {
+            xdp.set_socket(base + queue, fd)?;
+        }
+        xdp.set_port(
+            ifindex,
+            PortConf {
+                xsk_base: base,
+                mode: mode as u32,
+            },
+        )?;
+        xdp.attach(ifindex, name, attach)
+    })();
+    let all_queues = xsdn_dataplane::xsk::rx_queues(name);
+    if all_queues > sockets.len() as u32 {
+        tracing::warn!(
+            port = name,
+            queues = all_queues,
+            served = sockets.len(),
+            "the port has more RX queues than the dataplane serves; frames on the others go to the kernel"
+        );
+    }
+    if matches!(result, Ok(AttachMode::Generic)) {
+        tracing::warn!(
+            port = name,
+            "XDP runs in generic (skb) mode here: slower, and GSO frames larger than the MTU are dropped (mtu_exceeded); native mode is preferred"
+        );
+    }
+    match result {
+        Ok(attach) => Ok(AttachedPort {
+            slot,
+            name: name.to_owned(),
+            ifindex,
+            mode,
+            attach,
+            queues: sockets.len() as u32,
+            stripping,
+        }),
+        Err(e) => {
+            let partial = AttachedPort {
+                slot,
+                name: name.to_owned(),
+                ifindex,
+                mode,
+                attach,
+                queues: sockets.len() as u32,
+                stripping,
+            };
+            give_back(xdp, worker, &partial);
+            Err(anyhow::Error::from(e).context(format!("taking {name} over")))
+        }
+    }
+}
+
+/// Gives `port` back to the kernel. Best effort: every step is tried;
+/// failures are logged (the interface may already be gone).
+pub fn give_back(xdp: &mut XdpSteering, worker: &WorkerHandle, port: &AttachedPort) {
+    if let Err(e) = xdp.detach(port.ifindex) {
+        tracing::debug!(port = %port.name, error = %super::chain(&e), "detaching XDP");
+    }
+    if let Err(e) = xdp.remove_port(port.ifindex) {
+        tracing::debug!(port = %port.name, error = %super::chain(&e), "removing the port from PORTS");
+    }
+    let base = xsk_base(port.slot);
+    for queue in 0..port.queues.max(1) {
+        if let Err(e) = xdp.clear_socket(base + queue) {
+            tracing::debug!(port = %port.name, error = %super::chain(&e), "clearing an XSKMAP slot");
+        }
+    }
+    if let Err(e) = worker.close_port(port.slot) {
+        tracing::warn!(port = %port.name, error = %super::chain(&e), "closing the port's sockets");
+    }
+    vlan_offload::restore(&port.name, &port.stripping);
+}

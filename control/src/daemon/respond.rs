@@ -1,0 +1,542 @@
+//! Answers to control-socket requests: `status`, `reload` and the `show`
+//! tables, as JSON with the field names documented in `docs/cli.md`.
+//!
+//! Field names follow `bridge -j fdb` where the same thing is meant
+//! (`mac`, `ifname`, `dst`, `vni`, `vlan`, `state`).
+
+use std::collections::BTreeMap;
+use std::time::UNIX_EPOCH;
+
+use serde_json::{Value, json};
+use xsdn_dataplane::counters::PortSnapshot;
+use xsdn_dataplane::fdb::Location;
+use xsdn_dataplane::pipeline::BdSnapshot;
+use xsdn_dataplane::tables::{BdEncap, ForwardingTables, PortRole, TPID_8021AD};
+
+use super::api::{Filter, Request, Response, Table};
+use super::state::Daemon;
+
+/// Answers one request.
+pub async fn respond(daemon: &mut Daemon, request: Request) -> Response {
+    let result = match request {
+        Request::Status => Ok(status(daemon)),
+        Request::Reload => {
+            let ok = daemon.reload_config().ok;
+            if ok {
+                daemon.replan().await;
+            }
+            Ok(reload_result(daemon))
+        }
+        Request::Trace { frame } => trace(daemon, &frame),
+        Request::Show { table, filter } => check_filter(daemon, &filter).map(|()| match table {
+            Table::Ports => ports(daemon, &filter),
+            Table::Vnets => vnets(daemon, &filter),
+            Table::Fdb => fdb(daemon, &filter),
+            Table::Vteps => vteps(daemon, &filter),
+            Table::Routes => routes(daemon, &filter),
+            Table::Counters => counters(daemon, &filter),
+        }),
+    };
+    match result {
+        Ok(value) => Response::ok(value),
+        Err(message) => Response::error(message),
+    }
+}
+
+/// Rejects filters naming things that do not exist (one clear line).
+fn check_filter(daemon: &Daemon, filter: &Filter) -> Result<(), String> {
+    let tables = &daemon.tables;
+    if let Some(vnet) = &filter.vnet
+        && !tables.bds.iter().any(|bd| &bd.vnet == vnet)
+    {
+        return Err(format!("unknown VNet '{vnet}' (not served on this node)"));
+    }
+    if let Some(zone) = &filter.zone
+        && !tables.bds.iter().any(|bd| &bd.zone == zone)
+    {
+        return Err(format!(
+            "unknown zone '{zone}' (no VNet of it served on this node)"
+        ));
+    }
+    if let Some(port) = &filter.port
+        && !daemon.ports.values().any(|p| &p.name == port)
+    {
+        return Err(format!(
+            "unknown port '{port}' (not taken over by the dataplane)"
+        ));
+    }
+    Ok(())
+}
+
+fn unix_secs(t: std::time::SystemTime) -> u64 {
+    t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
+}
+
+fn last_reload(daemon: &Daemon) -> Value {
+    match &daemon.config.last {
+        Some(r) => json!({
+            "at": unix_secs(r.at),
+            "ok": r.ok,
+            "messages": r.messages,
+        }),
+        None => Value::Null,
+    }
+}
+
+fn status(daemon: &Daemon) -> Value {
+    let ports: Vec<Value> = daemon
+        .ports
+        .values()
+        .map(|p| {
+            json!({
+                "ifname": p.name,
+                "ifindex": p.ifindex,
+                "role": role_name(&daemon.tables, p.slot),
+                "xdp_mode": p.attach.as_str(),
+                "queues": p.queues,
+            })
+        })
+        .collect();
+    json!({
+        "node": daemon.settings.node,
+        "config": daemon.settings.config.display().to_string(),
+        "config_generation": daemon.config.generation,
+        "tables_generation": daemon.tables_generation,
+        "last_reload": last_reload(daemon),
+        "reloads_ok": daemon.config.reloads_ok,
+        "reloads_failed": daemon.config.reloads_failed,
+        "uptime_secs": daemon.started.elapsed().as_secs(),
+        "worker_running": daemon.worker.is_running(),
+        "ports": ports,
+        "warnings": daemon.plan_warnings,
+        "unresolved_next_hops": daemon.unresolved.iter().map(|(_, ip)| ip.to_string()).collect::<Vec<_>>(),
+    })
+}
+
+fn reload_result(daemon: &Daemon) -> Value {
+    json!({
+        "config_generation": daemon.config.generation,
+        "last_reload": last_reload(daemon),
+    })
+}
+
+fn role_name(tables: &ForwardingTables, slot: usize) -> &'static str {
+    match tables.ports.get(slot).map(|p| p.role) {
+        Some(PortRole::Guest { .. }) => "guest",
+        Some(PortRole::Uplink) => "uplink",
+        _ => "unused",
+    }
+}
+
+/// VNet of a guest port, or the VNets an uplink carries.
+fn port_vnets(tables: &ForwardingTables, slot: usize) -> Vec<&str> {
+    match tables.ports.get(slot).map(|p| p.role) {
+        Some(PortRole::Guest { bd }) => tables
+            .bds
+            .get(usize::from(bd))
+            .map(|b| vec![b.vnet.as_str()])
+            .unwrap_or_default(),
+        Some(PortRole::Uplink) => {
+            let mut vnets: Vec<&str> = tables
+                .bds
+                .iter()
+                .filter(|b| {
+                    b.uplink == Some(slot)
+                        || b.vteps.iter().any(|v| {
+                            tables
+                                .vteps
+                                .get(usize::from(*v))
+                                .and_then(|t| t.next_hop)
+                                .map(|n| n.port)
+                                == Some(slot)
+                        })
+                })
+                .map(|b| b.vnet.as_str())
+                .collect();
+            vnets.dedup();
+            vnets
+        }
+        _ => Vec::new(),
+    }
+}
+
+fn zone_of<'a>(tables: &'a ForwardingTables, vnet: &str) -> Option<&'a str> {
+    tables
+        .bds
+        .iter()
+        .find(|b| b.vnet == vnet)
+        .map(|b| b.zone.as_str())
+}
+
+fn port_matches(daemon: &Daemon, slot: usize, name: &str, filter: &Filter) -> bool {
+    let tables = &daemon.tables;
+    let vnets = port_vnets(tables, slot);
+    filter.port.as_ref().is_none_or(|p| p == name)
+        && filter
+            .vnet
+            .as_ref()
+            .is_none_or(|v| vnets.contains(&v.as_str()))
+        && filter
+            .zone
+            .as_ref()
+            .is_none_or(|z| vnets.iter().any(|v| zone_of(tables, v) == Some(z.as_str())))
+}
+
+fn drops_json(drops: &[(&'static str, u64)]) -> Value {
+    let map: BTreeMap<&str, u64> = drops.iter().copied().collect();
+    json!(map)
+}
+
+fn port_counters_json(s: &PortSnapshot) -> Value {
+    json!({
+        "rx_packets": s.rx_packets,
+        "rx_bytes": s.rx_bytes,
+        "tx_packets": s.tx_packets,
+        "tx_bytes": s.tx_bytes,
+        "drops": drops_json(&s.drops),
+    })
+}
+
+/// Kernel AF_XDP statistics per port slot, summed over its queues.
+fn socket_stats(daemon: &Daemon) -> BTreeMap<usize, xsdn_dataplane::xsk::SocketStats> {
+    daemon
+        .worker
+        .query(|view| {
+            (0..view.ports.len())
+                .filter(|&slot| view.ports[slot].is_some())
+                .map(|slot| (slot, view.port_socket_stats(slot)))
+                .collect::<BTreeMap<_, _>>()
+        })
+        .unwrap_or_default()
+}
+
+fn ports(daemon: &Daemon, filter: &Filter) -> Value {
+    let kernel = socket_stats(daemon);
+    let rows: Vec<Value> = daemon
+        .ports
+        .values()
+        .filter(|p| port_matches(daemon, p.slot, &p.name, filter))
+        .map(|p| {
+            let mut row = json!({
+                "ifname": p.name,
+                "ifindex": p.ifindex,
+                "slot": p.slot,
+                "role": role_name(&daemon.tables, p.slot),
+                "vnets": port_vnets(&daemon.tables, p.slot),
+                "xdp_mode": p.attach.as_str(),
+                "queues": p.queues,
+            });
+            let counters = port_counters_json(&daemon.worker.port_counters()[p.slot].snapshot());
+            merge(&mut row, counters);
+            if let Some(k) = kernel.get(&p.slot) {
+                merge(
+                    &mut row,
+                    json!({"kernel": {
+                        "rx_dropped": k.rx_dropped,
+                        "rx_ring_full": k.rx_ring_full,
+                        "fill_ring_empty": k.rx_fill_ring_empty_descs,
+                        "rx_invalid": k.rx_invalid_descs,
+                        "tx_invalid": k.tx_invalid_descs,
+                    }}),
+                );
+            }
+            row
+        })
+        .collect();
+    json!(rows)
+}
+
+fn merge(into: &mut Value, from: Value) {
+    if let (Value::Object(into), Value::Object(from)) = (into, from) {
+        into.extend(from);
+    }
+}
+
+fn encap_json(encap: &BdEncap) -> Value {
+    match *encap {
+        BdEncap::Local => json!({"type": "local"}),
+        BdEncap::Vlan { vid } => json!({"type": "vlan", "vlan": vid}),
+        BdEncap::QinQ {
+            s_tpid,
+            s_vid,
+            c_vid,
+        } => json!({
+            "type": "qinq",
+            "service_vlan": s_vid,
+            "vlan_protocol": if s_tpid == TPID_8021AD { "802.1ad" } else { "802.1q" },
+            "vlan": c_vid,
+        }),
+        BdEncap::Vxlan { vni, udp_port } => {
+            json!({"type": "vxlan", "vni": vni, "dst_port": udp_port})
+        }
+    }
+}
+
+fn port_name(tables: &ForwardingTables, slot: usize) -> &str {
+    tables.ports.get(slot).map_or("", |p| p.name.as_str())
+}
+
+fn vnets(daemon: &Daemon, filter: &Filter) -> Value {
+    let tables = &daemon.tables;
+    let fdb_by_bd: Vec<usize> = daemon
+        .worker
+        .query({
+            let n = tables.bds.len();
+            move |view| {
+                let mut counts = vec![0usize; n];
+                for e in view.pipeline.fdb().entries(view.now) {
+                    if let Some(c) = counts.get_mut(usize::from(e.bd)) {
+                        *c += 1;
+                    }
+                }
+                counts
+            }
+        })
+        .unwrap_or_default();
+    let rows: Vec<Value> = tables
+        .bds
+        .iter()
+        .enumerate()
+        .filter(|(_, bd)| {
+            filter.vnet.as_ref().is_none_or(|v| v == &bd.vnet)
+                && filter.zone.as_ref().is_none_or(|z| z == &bd.zone)
+                && filter.port.as_ref().is_none_or(|p| {
+                    bd.guest_ports.iter().any(|&g| port_name(tables, g) == p)
+                        || bd.uplink.is_some_and(|u| port_name(tables, u) == p)
+                })
+        })
+        .map(|(id, bd)| {
+            let compiled = daemon
+                .compiled
+                .as_ref()
+                .and_then(|c| c.vnet(&bd.vnet));
+            json!({
+                "vnet": bd.vnet,
+                "zone": bd.zone,
+                "zone_type": compiled.map(|v| v.zone_type),
+                "encap": encap_json(&bd.encap),
+                "ports": bd.guest_ports.iter().map(|&p| port_name(tables, p)).collect::<Vec<_>>(),
+                "uplink": bd.uplink.map(|u| port_name(tables, u)),
+                "vteps": bd.vteps.iter().filter_map(|&v| tables.vteps.get(usize::from(v))).map(|v| v.ip.to_string()).collect::<Vec<_>>(),
+                "mtu": compiled.and_then(|v| v.mtu),
+                "learning": bd.learning,
+                "isolate_ports": bd.isolate_ports,
+                "fdb_entries": fdb_by_bd.get(id).copied().unwrap_or(0),
+            })
+        })
+        .collect();
+    json!(rows)
+}
+
+fn fdb(daemon: &Daemon, filter: &Filter) -> Value {
+    let tables = std::sync::Arc::clone(&daemon.tables);
+    let entries = daemon
+        .worker
+        .query(|view| view.pipeline.fdb().entries(view.now).collect::<Vec<_>>())
+        .unwrap_or_default();
+    let mut rows: Vec<Value> = Vec::with_capacity(entries.len());
+    for e in entries {
+        let Some(bd) = tables.bds.get(usize::from(e.bd)) else {
+            continue;
+        };
+        let (ifname, dst) = match e.location {
+            Location::Port(p) => (port_name(&tables, p).to_owned(), None),
+            Location::Vtep(v) => {
+                let vtep = tables.vteps.get(usize::from(v));
+                let uplink = vtep
+                    .and_then(|t| t.next_hop)
+                    .map(|n| port_name(&tables, n.port).to_owned())
+                    .unwrap_or_default();
+                (uplink, vtep.map(|t| t.ip.to_string()))
+            }
+        };
+        if filter.vnet.as_ref().is_some_and(|v| v != &bd.vnet)
+            || filter.zone.as_ref().is_some_and(|z| z != &bd.zone)
+            || filter.port.as_ref().is_some_and(|p| p != &ifname)
+        {
+            continue;
+        }
+        let mut row = json!({
+            "mac": e.mac.to_string(),
+            "vnet": bd.vnet,
+            "zone": bd.zone,
+            "ifname": ifname,
+            "state": if e.is_static { "permanent" } else { "reachable" },
+            "age_secs": e.age as f64 / 1000.0,
+        });
+        match bd.encap {
+            BdEncap::Vlan { vid } => merge(&mut row, json!({"vlan": vid})),
+            BdEncap::QinQ { c_vid, .. } => merge(&mut row, json!({"vlan": c_vid})),
+            BdEncap::Vxlan { vni, .. } => merge(&mut row, json!({"vni": vni})),
+            BdEncap::Local => {}
+        }
+        if let Some(dst) = dst {
+            merge(&mut row, json!({"dst": dst}));
+        }
+        rows.push(row);
+    }
+    rows.sort_by(|a, b| {
+        (a["vnet"].as_str(), a["mac"].as_str()).cmp(&(b["vnet"].as_str(), b["mac"].as_str()))
+    });
+    json!(rows)
+}
+
+fn vteps(daemon: &Daemon, filter: &Filter) -> Value {
+    let tables = &daemon.tables;
+    let rows: Vec<Value> = tables
+        .vteps
+        .iter()
+        .enumerate()
+        .filter_map(|(idx, vtep)| {
+            let vnets: Vec<&str> = tables
+                .bds
+                .iter()
+                .filter(|bd| bd.vteps.contains(&(idx as u16)))
+                .filter(|bd| filter.vnet.as_ref().is_none_or(|v| v == &bd.vnet))
+                .filter(|bd| filter.zone.as_ref().is_none_or(|z| z == &bd.zone))
+                .map(|bd| bd.vnet.as_str())
+                .collect();
+            if vnets.is_empty() {
+                return None;
+            }
+            let next_hop = vtep.next_hop.map(|n| {
+                json!({
+                    "ifname": port_name(tables, n.port),
+                    "dst_mac": n.dst_mac.to_string(),
+                    "src_mac": n.src_mac.to_string(),
+                    "src": n.src_ip.to_string(),
+                })
+            });
+            if filter.port.as_ref().is_some_and(|p| {
+                vtep.next_hop.map(|n| port_name(tables, n.port)) != Some(p.as_str())
+            }) {
+                return None;
+            }
+            Some(json!({
+                "dst": vtep.ip.to_string(),
+                "vnets": vnets,
+                "state": if vtep.next_hop.is_some() { "resolved" } else { "unresolved" },
+                "next_hop": next_hop,
+            }))
+        })
+        .collect();
+    json!(rows)
+}
+
+fn routes(daemon: &Daemon, filter: &Filter) -> Value {
+    let Some(compiled) = &daemon.compiled else {
+        return json!([]);
+    };
+    let mut rows = Vec::new();
+    for zone in compiled.zones.iter().filter(|z| z.participates) {
+        if filter.zone.as_ref().is_some_and(|z| z != &zone.id) {
+            continue;
+        }
+        for route in &zone.connected_routes {
+            if filter.vnet.as_ref().is_some_and(|v| v != &route.vnet) {
+                continue;
+            }
+            let gateway = zone
+                .gateways
+                .iter()
+                .find(|g| g.vnet == route.vnet && route.prefix.contains(&g.address))
+                .map(|g| g.address.to_string());
+            rows.push(json!({
+                "zone": zone.id,
+                "dst": route.prefix.to_string(),
+                "vnet": route.vnet,
+                "gateway": gateway,
+                "type": "connected",
+                "routed_by": "kernel",
+            }));
+        }
+    }
+    json!(rows)
+}
+
+fn bd_counters_json(s: &BdSnapshot) -> Value {
+    json!({
+        "rx_packets": s.rx_packets,
+        "rx_bytes": s.rx_bytes,
+        "tx_packets": s.tx_packets,
+        "tx_bytes": s.tx_bytes,
+        "drops": drops_json(&s.drops),
+        "l4_checksums_completed": s.l4_checksums_completed,
+        "bad_l4_checksum": s.bad_l4_checksum,
+    })
+}
+
+fn counters(daemon: &Daemon, filter: &Filter) -> Value {
+    let tables = &daemon.tables;
+    let pipeline = daemon.worker.pipeline_counters();
+    let vnets: Vec<Value> = tables
+        .bds
+        .iter()
+        .filter(|bd| filter.vnet.as_ref().is_none_or(|v| v == &bd.vnet))
+        .filter(|bd| filter.zone.as_ref().is_none_or(|z| z == &bd.zone))
+        .filter_map(|bd| {
+            let c = pipeline.vnet(bd.counter_slot)?;
+            let mut row = json!({"vnet": bd.vnet, "zone": bd.zone});
+            merge(&mut row, bd_counters_json(&c.snapshot()));
+            Some(row)
+        })
+        .collect();
+    let xdp = daemon.xdp.stats().ok().map(|x| {
+        json!({
+            "redirected": x[xsdn_common::XdpStat::Redirected as usize],
+            "passed": x[xsdn_common::XdpStat::Passed as usize],
+            "unknown_port": x[xsdn_common::XdpStat::UnknownPort as usize],
+            "fell_back": x[xsdn_common::XdpStat::FellBack as usize],
+        })
+    });
+    json!({
+        "ports": ports(daemon, filter),
+        "vnets": vnets,
+        "malformed": drops_json(&pipeline.malformed_snapshot()),
+        "xdp": xdp,
+    })
+}
+
+/// `xsdn trace`: builds the described frame and asks the worker's pipeline
+/// what it would do with it; nothing is learnt, counted or sent.
+fn trace(daemon: &Daemon, spec: &super::trace::FrameSpec) -> Result<Value, String> {
+    let port = daemon
+        .ports
+        .values()
+        .find(|p| p.name == spec.port)
+        .ok_or_else(|| {
+            format!(
+                "unknown port '{}' (not taken over by the dataplane)",
+                spec.port
+            )
+        })?;
+    let frame = super::trace::build(spec)?;
+    let slot = port.slot;
+    let tables = std::sync::Arc::clone(&daemon.tables);
+    let explanation = daemon
+        .worker
+        .query(move |view| view.pipeline.explain(slot, &frame))
+        .map_err(|e| e.to_string())?;
+    let outputs: Vec<Value> = explanation
+        .outputs
+        .iter()
+        .map(|o| {
+            let ifname = port_name(&tables, o.port);
+            match &o.frame {
+                Ok(bytes) => json!({"ifname": ifname, "length": bytes.len()}),
+                Err(reason) => json!({"ifname": ifname, "drop": reason.as_str()}),
+            }
+        })
+        .collect();
+    Ok(json!({
+        "port": spec.port,
+        "verdict": explanation.verdict,
+        "drop": explanation.drop.map(|r| r.as_str()),
+        "stages": explanation
+            .stages
+            .iter()
+            .map(|s| json!({"stage": s.stage, "result": s.result}))
+            .collect::<Vec<_>>(),
+        "outputs": outputs,
+    }))
+}

@@ -1,0 +1,22 @@
+//! The xsdn userspace dataplane.
+//!
+//! Layers, bottom up:
+//! - [`wire`]: zero-copy, bounds-checked views of the protocol headers;
+//! - [`xsk`]: the AF_XDP sockets and UMEM (the only `unsafe` code);
+//! - [`xdp`]: loading the XDP program and programming its steering maps;
+//! - [`counters`]: single-writer per-worker counters and drop reasons;
+//! - [`tables`]: the forwarding state of one configuration generation;
+//! - [`fdb`]: the bounded MAC table with learning, moves and ageing;
+//! - [`pipeline`]: classify, learn, look up, flood and rewrite, per frame;
+//! - [`worker`]: the worker thread: RX -> pipeline -> TX, and its handle.
+#![deny(missing_docs)]
+
+pub mod counters;
+pub mod fdb;
+pub mod pipeline;
+pub mod tables;
+pub mod wire;
+pub mod worker;
+pub mod xdp;
+#[allow(unsafe_code)]
+pub mod xsk;

@@ -1,0 +1,206 @@
+//! The xsdn XDP program.
+//!
+//! Layer: first touch of every frame on an interface the dataplane owns.
+//! Guarantees:
+//! - it never modifies a frame;
+//! - a frame is either redirected to the AF_XDP socket of its
+//!   (port, rx queue) or passed to the kernel; nothing is dropped here;
+//! - with no socket bound to the slot, `bpf_redirect_map` falls back to
+//!   `XDP_PASS`, so a stopped or crashed dataplane leaves the kernel path
+//!   working (fail-open);
+//! - frames that cannot be classified (too short, unknown interface) go to
+//!   the kernel; `STATS` counts passed, redirected, unknown-port and
+//!   fell-back frames;
+//! - it logs (through aya-log, into the daemon's log) only rare events, and
+//!   those rate-limited: the 1st, 2nd, 4th, 8th... occurrence per CPU.
+//!
+//! Map layouts are shared with userspace through `xsdn-common`.
+#![no_std]
+#![no_main]
+
+use aya_ebpf::{
+    bindings::xdp_action,
+    macros::{map, xdp},
+    maps::{HashMap, PerCpuArray, XskMap},
+    programs::XdpContext,
+};
+use aya_log_ebpf::warn;
+use xsdn_common::{
+    MAX_PORTS, MAX_QUEUES_PER_PORT, PortConf, PortMode, STEER_MAP_SIZE, SteerKey, SteerKind, XDP_STAT_COUNT,
+    XSKMAP_SIZE, XdpStat,
+};
+
+#[map(name = "XSKS")]
+static XSKS: XskMap = XskMap::with_max_entries(XSKMAP_SIZE, 0);
+
+#[map(name = "PORTS")]
+static PORTS: HashMap<u32, PortConf> = HashMap::with_max_entries(MAX_PORTS, 0);
+
+#[map(name = "STEER")]
+static STEER: HashMap<SteerKey, u32> = HashMap::with_max_entries(STEER_MAP_SIZE, 0);
+
+#[map(name = "STATS")]
+static STATS: PerCpuArray<u64> = PerCpuArray::with_max_entries(XDP_STAT_COUNT, 0);
+
+const ETH_HLEN: usize = 14;
+const ETH_P_IPV4: u16 = 0x0800;
+const ETH_P_IPV6: u16 = 0x86dd;
+const ETH_P_8021Q: u16 = 0x8100;
+const ETH_P_8021AD: u16 = 0x88a8;
+const IPPROTO_UDP: u8 = 17;
+const IPV6_HLEN: usize = 40;
+/// Upper bound on header offsets read (keeps the verifier's range small).
+const MAX_PARSE: usize = 128;
+
+/// Entry point: classify, then redirect or pass.
+#[xdp]
+pub fn xsdn_xdp(ctx: XdpContext) -> u32 {
+    steer(&ctx)
+}
+
+fn steer(ctx: &XdpContext) -> u32 {
+    // SAFETY: `ingress_ifindex` and `rx_queue_index` are plain reads of the
+    // verifier-checked `xdp_md` context.
+    let (ifindex, queue) = unsafe { ((*ctx.ctx).ingress_ifindex, (*ctx.ctx).rx_queue_index) };
+    // SAFETY: the map value is a plain `Copy` struct read once; the
+    // reference does not outlive this statement.
+    let Some(conf) = (unsafe { PORTS.get(&ifindex) }).copied() else {
+        if count(XdpStat::UnknownPort).is_power_of_two() {
+            warn!(
+                ctx,
+                "frame on ifindex {} which is not a dataplane port (passed to the kernel)", ifindex
+            );
+        }
+        return xdp_action::XDP_PASS;
+    };
+    let wanted = match PortMode::from_raw(conf.mode) {
+        PortMode::Pass => false,
+        PortMode::SteerAll => true,
+        PortMode::SteerMatched => match steer_key(ctx, ifindex) {
+            Some(key) => STEER.get_ptr(&key).is_some(),
+            None => false,
+        },
+    };
+    if !wanted {
+        return pass(XdpStat::Passed);
+    }
+    let _ = count(XdpStat::Redirected);
+    if queue >= MAX_QUEUES_PER_PORT {
+        // Beyond the port's XSKMAP slots: never index another port's slot.
+        if count(XdpStat::FellBack).is_power_of_two() {
+            warn!(
+                ctx,
+                "ifindex {} queue {}: beyond the dataplane's queues, frame passed to the kernel",
+                ifindex,
+                queue
+            );
+        }
+        return xdp_action::XDP_PASS;
+    }
+    let action = XSKS
+        .redirect(
+            conf.xsk_base.wrapping_add(queue),
+            xdp_action::XDP_PASS as u64,
+        )
+        .unwrap_or(xdp_action::XDP_PASS);
+    if action == xdp_action::XDP_PASS && count(XdpStat::FellBack).is_power_of_two() {
+        warn!(
+            ctx,
+            "ifindex {} queue {}: no AF_XDP socket, frame passed to the kernel", ifindex, queue
+        );
+    }
+    action
+}
+
+/// The steering key of an uplink frame: its outer VLAN tag, or the UDP
+/// destination port of an untagged IPv4/IPv6 UDP datagram.
+fn steer_key(ctx: &XdpContext, ifindex: u32) -> Option<SteerKey> {
+    let ethertype = read_be16(ctx, 12)?;
+    let (kind, value) = match ethertype {
+        ETH_P_8021Q => (SteerKind::Dot1qVid, read_be16(ctx, ETH_HLEN)? & 0x0fff),
+        ETH_P_8021AD => (SteerKind::Dot1adVid, read_be16(ctx, ETH_HLEN)? & 0x0fff),
+        ETH_P_IPV4 => {
+            let ver_ihl = read_u8(ctx, ETH_HLEN)?;
+            if ver_ihl >> 4 != 4 || read_u8(ctx, ETH_HLEN + 9)? != IPPROTO_UDP {
+                return None;
+            }
+            // Only the first fragment carries the UDP header.
+            if read_be16(ctx, ETH_HLEN + 6)? & 0x1fff != 0 {
+                return None;
+            }
+            let ihl = usize::from(ver_ihl & 0x0f) * 4;
+            if ihl < 20 {
+                return None; // malformed: the kernel deals with it
+            }
+            (SteerKind::UdpDstPort, read_be16(ctx, ETH_HLEN + ihl + 2)?)
+        }
+        ETH_P_IPV6 => {
+            if read_u8(ctx, ETH_HLEN + 6)? != IPPROTO_UDP {
+                return None;
+            }
+            (
+                SteerKind::UdpDstPort,
+                read_be16(ctx, ETH_HLEN + IPV6_HLEN + 2)?,
+            )
+        }
+        _ => return None,
+    };
+    Some(SteerKey {
+        ifindex,
+        kind: kind as u16,
+        value,
+    })
+}
+
+#[inline(always)]
+fn read_u8(ctx: &XdpContext, offset: usize) -> Option<u8> {
+    let start = ctx.data();
+    let end = ctx.data_end();
+    if offset >= MAX_PARSE || start + offset + 1 > end {
+        return None;
+    }
+    // SAFETY: `start + offset + 1 <= end` was checked above, so the byte is
+    // inside the packet; the verifier sees the same bound.
+    Some(unsafe { *((start + offset) as *const u8) })
+}
+
+#[inline(always)]
+fn read_be16(ctx: &XdpContext, offset: usize) -> Option<u16> {
+    let start = ctx.data();
+    let end = ctx.data_end();
+    if offset >= MAX_PARSE || start + offset + 2 > end {
+        return None;
+    }
+    // SAFETY: `start + offset + 2 <= end` was checked above; unaligned read
+    // of two bytes inside the packet.
+    let raw = unsafe { core::ptr::read_unaligned((start + offset) as *const [u8; 2]) };
+    Some(u16::from_be_bytes(raw))
+}
+
+#[inline(always)]
+fn pass(stat: XdpStat) -> u32 {
+    let _ = count(stat);
+    xdp_action::XDP_PASS
+}
+
+/// Increments a counter; returns its new value on this CPU.
+#[inline(always)]
+fn count(stat: XdpStat) -> u64 {
+    match STATS.get_ptr_mut(stat as u32) {
+        Some(slot) => {
+            // SAFETY: per-CPU slot, no concurrent writer on this CPU while
+            // the program runs.
+            unsafe {
+                *slot += 1;
+                *slot
+            }
+        }
+        None => 0,
+    }
+}
+
+#[cfg(not(test))]
+#[panic_handler]
+fn panic(_info: &core::panic::PanicInfo) -> ! {
+    loop {}
+}

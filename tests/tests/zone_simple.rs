@@ -1,0 +1,97 @@
+//! A simple zone through `xsdn daemon` (privileged; fails without root):
+//! zone `simple1`, VNet `vnet0` (no tag), vm1 10.0.0.2 and vm2 10.0.0.3 on
+//! node1, whose `vmbr0`/`eno1` is cabled to an underlay switch.
+//!
+//! The guests talk (ping, UDP with default offloads, TCP) through the
+//! dataplane, and nothing of theirs leaves the node: the uplink is not
+//! taken over, and a capture at the switch sees none of their frames.
+
+mod common;
+
+use common::*;
+use xsdn_testbed::{GuestSpec, NodeSpec, Topology};
+
+const ZONES: &str = "simple: simple1\n";
+const VNETS: &str = "vnet: vnet0\n\tzone simple1\n";
+
+/// `examples::simple()` plus an underlay switch behind node1's `eno1`.
+fn topology() -> Topology {
+    let vm = |name: &str, addr: &str, n: u8| {
+        GuestSpec::new(name, "node1", "vnet0")
+            .address(addr)
+            .mac(&mac_str(vm_mac(n)))
+    };
+    Topology::new()
+        .with_switch()
+        .node(NodeSpec::new("node1").bridge("vnet0"))
+        .guest(vm("vm1", "10.0.0.2/24", 1))
+        .guest(vm("vm2", "10.0.0.3/24", 2))
+}
+
+#[test]
+fn simple_zone_guests_talk_and_nothing_leaves_the_node() {
+    let world = world(&topology());
+    let config = write_sdn(&world, "sdn", &[("zones.cfg", ZONES), ("vnets.cfg", VNETS)]);
+    check_config(&config);
+    let d = start_daemon(&world, "node1", &config, &["tap101i0", "tap102i0"]);
+    let logs = || d.diag(&world);
+
+    assert!(
+        !d.port_names(&world).iter().any(|p| p == "eno1"),
+        "a simple zone has no uplink, yet eno1 was taken: {:?}",
+        d.port_names(&world)
+    );
+    assert!(!has_xdp(&world, "node1", "eno1"), "XDP on eno1");
+    let vnets = d.show(&world, "vnets");
+    assert_eq!(vnets[0]["encap"]["type"], "local", "{vnets}");
+
+    let wire = world.capture("switch", "node1", "").expect("capture");
+    let before = d.counters(&world);
+    flush_neighbours(&world, &["vm1", "vm2"]);
+    let p1 = assert_ping(&world, "vm1", "10.0.0.3", &quick(5), "simple", &logs);
+    let p2 = assert_ping(&world, "vm2", "10.0.0.2", &quick(5), "simple back", &logs);
+    let u1 = assert_udp(&world, "vm1", "vm2", "10.0.0.3", 1400, "simple", &logs);
+    let u2 = assert_udp(&world, "vm2", "vm1", "10.0.0.2", 1400, "simple back", &logs);
+    let tcp = assert_tcp(&world, "vm1", "vm2", "10.0.0.3", "simple", &logs);
+    let after = d.counters(&world);
+    let frames = wire.stop().expect("capture");
+
+    let sent1 = u64::from(p1.transmitted + u1.send.sent);
+    let sent2 = u64::from(p2.transmitted + u2.send.sent);
+    for (port, sent) in [("tap101i0", sent1), ("tap102i0", sent2)] {
+        let rx = delta(
+            before.port(port, "rx_packets"),
+            after.port(port, "rx_packets"),
+        );
+        assert!(
+            rx >= sent,
+            "{port} rx_packets +{rx} < {sent} sent\n{}",
+            after.0
+        );
+    }
+    let tx = delta(
+        before.port("tap102i0", "tx_bytes"),
+        after.port("tap102i0", "tx_bytes"),
+    );
+    assert!(
+        tx >= tcp.received_bytes,
+        "tap102i0 tx_bytes +{tx} < {} TCP bytes vm2 received\n{}",
+        tcp.received_bytes,
+        after.0
+    );
+    let leaked: Vec<_> = frames
+        .iter()
+        .filter(|f| {
+            [vm_mac(1), vm_mac(2)].map(Some).contains(&f.src_mac())
+                || f.ipv4()
+                    .is_some_and(|i| i.src[..3] == [10, 0, 0] || i.dst[..3] == [10, 0, 0])
+        })
+        .collect();
+    assert!(
+        leaked.is_empty(),
+        "{} guest frames left node1 (first: {})",
+        leaked.len(),
+        leaked.first().map(|f| hex(f)).unwrap_or_default()
+    );
+    d.assert_running();
+}

@@ -1,0 +1,408 @@
+//! The Proxmox SDN spec's VXLAN example through `xsdn daemon` (privileged;
+//! fails without root): zone `myvxlanzone` (peers 192.168.0.1-3, MTU
+//! 1450), VNet `myvnet1` tag 100000; node1..node3 with `vmbr0`
+//! 192.168.0.1-3/24, vm1 10.0.3.100 on node1, vm2 10.0.3.101 on node3,
+//! guest MTU 1450.
+//!
+//! - ping, 1450-byte DF pings, UDP (default guest offloads) and TCP between
+//!   vm1 and vm2; the underlay carries UDP 4789 with VNI 100000 between
+//!   192.168.0.1 and 192.168.0.3; `xsdn show fdb|vteps|counters` agree;
+//! - VXLAN from an address that is not a configured peer is dropped and
+//!   counted (`vxlan_unknown_peer`), never delivered;
+//! - a frame whose encapsulation exceeds the uplink MTU is dropped and
+//!   counted (`mtu_exceeded`), never truncated.
+
+mod common;
+
+use common::*;
+use xsdn_testbed::pcap::{CapturedFrame, ETHERTYPE_IPV4};
+use xsdn_testbed::{GuestSpec, PingOpts, Topology, examples};
+
+const ZONES: &str = "vxlan: myvxlanzone\n\tpeers 192.168.0.1,192.168.0.2,192.168.0.3\n\tmtu 1450\n";
+const VNETS: &str = "vnet: myvnet1\n\tzone myvxlanzone\n\ttag 100000\n";
+const VNI: u32 = 100_000;
+
+fn config(world: &xsdn_testbed::World) -> std::path::PathBuf {
+    let dir = write_sdn(world, "sdn", &[("zones.cfg", ZONES), ("vnets.cfg", VNETS)]);
+    check_config(&dir);
+    dir
+}
+
+fn ip(frame: &CapturedFrame) -> Option<([u8; 4], [u8; 4])> {
+    frame.ipv4().map(|v| (v.src, v.dst))
+}
+
+/// The inner IPv4 total length and the bytes the inner frame really has
+/// after its Ethernet header.
+fn inner_ip_lengths(inner: &CapturedFrame) -> Option<(usize, usize)> {
+    if inner.inner_ethertype()? != ETHERTYPE_IPV4 {
+        return None;
+    }
+    let l3 = inner.l3()?;
+    let total = usize::from(u16::from_be_bytes([*l3.get(2)?, *l3.get(3)?]));
+    Some((total, l3.len()))
+}
+
+#[test]
+fn vxlan_example_three_nodes() {
+    let world = world(&examples::vxlan());
+    let config = config(&world);
+    let d1 = start_daemon(&world, "node1", &config, &["tap101i0", "eno1"]);
+    let d2 = start_daemon(&world, "node2", &config, &["eno1"]);
+    let d3 = start_daemon(&world, "node3", &config, &["tap102i0", "eno1"]);
+    let logs = || {
+        format!(
+            "{}\n{}\n{}",
+            d1.diag(&world),
+            d2.diag(&world),
+            d3.diag(&world)
+        )
+    };
+
+    let underlay = world
+        .capture("switch", "node1", "udp port 4789")
+        .expect("capture");
+    let to_node2 = world
+        .capture("switch", "node2", "udp port 4789")
+        .expect("capture");
+    let before = d1.counters(&world);
+    flush_neighbours(&world, &["vm1", "vm2"]);
+    let ping = assert_ping(&world, "vm1", "10.0.3.101", &quick(5), "VXLAN", &logs);
+    assert_ping(&world, "vm2", "10.0.3.100", &quick(5), "VXLAN back", &logs);
+    // 1450-byte IP packets with DF: the guest MTU, exactly.
+    let full = PingOpts {
+        size: Some(1422),
+        dont_fragment: true,
+        ..quick(5)
+    };
+    let big = assert_ping(&world, "vm1", "10.0.3.101", &full, "VXLAN 1450 DF", &logs);
+    assert_ping(
+        &world,
+        "vm2",
+        "10.0.3.100",
+        &full,
+        "VXLAN 1450 DF back",
+        &logs,
+    );
+    let udp = assert_udp(&world, "vm1", "vm2", "10.0.3.101", 1400, "VXLAN", &logs);
+    assert_udp(
+        &world,
+        "vm2",
+        "vm1",
+        "10.0.3.100",
+        1400,
+        "VXLAN back",
+        &logs,
+    );
+    let tcp = assert_tcp(&world, "vm1", "vm2", "10.0.3.101", "VXLAN", &logs);
+    let after = d1.counters(&world);
+    let frames = underlay.stop().expect("capture");
+    let node2_frames = to_node2.stop().expect("capture");
+
+    let sent = u64::from(ping.transmitted + big.transmitted + udp.send.sent);
+    let rx = delta(
+        before.port("tap101i0", "rx_packets"),
+        after.port("tap101i0", "rx_packets"),
+    );
+    assert!(
+        rx >= sent,
+        "tap101i0 rx_packets +{rx} < {sent} sent\n{}",
+        after.0
+    );
+    let vnet_tx = delta(
+        before.vnet("myvnet1", "rx_bytes"),
+        after.vnet("myvnet1", "rx_bytes"),
+    );
+    assert!(
+        vnet_tx >= tcp.sent_bytes,
+        "myvnet1 rx_bytes +{vnet_tx} < {} TCP bytes sent\n{}",
+        tcp.sent_bytes,
+        after.0
+    );
+    assert_eq!(after.drop_anywhere("mtu_exceeded"), 0, "{}", after.0);
+
+    // Underlay: VXLAN, VNI 100000, between node1 and node3 for unicast.
+    let (n1, n3) = ([192, 168, 0, 1], [192, 168, 0, 3]);
+    let vx: Vec<&CapturedFrame> = frames.iter().filter(|f| f.vxlan_vni().is_some()).collect();
+    assert!(
+        vx.len() as u64 >= sent,
+        "only {} VXLAN frames for {sent} sent",
+        vx.len()
+    );
+    assert!(
+        vx.iter().all(|f| f.vxlan_vni() == Some(VNI)),
+        "a VNI other than {VNI}"
+    );
+    let echo_requests = vx
+        .iter()
+        .filter(|f| {
+            ip(f) == Some((n1, n3))
+                && f.vxlan_inner()
+                    .is_some_and(|i| i.is_icmp() && i.src_mac() == Some(vm_mac(1)))
+        })
+        .count();
+    assert!(
+        echo_requests >= (ping.transmitted + big.transmitted) as usize,
+        "{echo_requests} ICMP frames of vm1 from 192.168.0.1 to 192.168.0.3"
+    );
+    assert!(
+        vx.iter().any(|f| ip(f) == Some((n3, n1))
+            && f.vxlan_inner()
+                .is_some_and(|i| i.src_mac() == Some(vm_mac(2)))),
+        "no VXLAN from 192.168.0.3 to 192.168.0.1 carrying vm2's frames"
+    );
+    for f in &vx {
+        let outer = f.l3().expect("outer IPv4");
+        let frag = u16::from_be_bytes([outer[6], outer[7]]) & 0x3fff;
+        assert_eq!(
+            frag,
+            0,
+            "fragmented VXLAN datagram on the underlay: {}",
+            hex(f)
+        );
+        let inner = f.vxlan_inner().expect("inner");
+        if let Some((total, have)) = inner_ip_lengths(&inner) {
+            assert!(
+                have >= total,
+                "truncated inner packet {total} > {have}: {}",
+                hex(f)
+            );
+        }
+    }
+
+    // Learnt unicast goes to node3 only: node2 (no guest) sees floods
+    // (ARP), never the TCP stream.
+    let tcp_to_node2 = node2_frames
+        .iter()
+        .filter_map(CapturedFrame::vxlan_inner)
+        .filter(|i| i.ipv4().is_some_and(|v| v.proto == 6))
+        .count();
+    assert_eq!(
+        tcp_to_node2, 0,
+        "{tcp_to_node2} TCP segments flooded to node2 after learning"
+    );
+
+    // The tables as a user sees them.
+    let fdb = d1.show(&world, "fdb");
+    let entry = |mac: [u8; 6]| {
+        fdb.as_array()
+            .and_then(|a| a.iter().find(|e| e["mac"] == mac_str(mac).as_str()))
+            .unwrap_or_else(|| panic!("{} not in node1's fdb {fdb}", mac_str(mac)))
+    };
+    let vm2 = entry(vm_mac(2));
+    assert_eq!(vm2["dst"], "192.168.0.3", "{fdb}");
+    assert_eq!(vm2["vni"], VNI, "{fdb}");
+    assert_eq!(vm2["vnet"], "myvnet1", "{fdb}");
+    let vm1 = entry(vm_mac(1));
+    assert_eq!(vm1["ifname"], "tap101i0", "{fdb}");
+    let vteps = d1.show(&world, "vteps");
+    let dsts = names(&vteps, "dst");
+    assert_eq!(dsts, ["192.168.0.2", "192.168.0.3"], "{vteps}");
+    for v in vteps.as_array().expect("array") {
+        assert_eq!(v["state"], "resolved", "{vteps}");
+        assert_eq!(v["next_hop"]["src"], "192.168.0.1", "{vteps}");
+    }
+    let vnets = d1.show(&world, "vnets");
+    assert_eq!(vnets[0]["encap"]["vni"], VNI, "{vnets}");
+    assert_eq!(vnets[0]["mtu"], 1450, "{vnets}");
+    let fdb3 = d3.show(&world, "fdb");
+    assert!(
+        fdb3.as_array().is_some_and(|a| a
+            .iter()
+            .any(|e| e["mac"] == mac_str(vm_mac(1)).as_str() && e["dst"] == "192.168.0.1")),
+        "node3 did not learn vm1 behind 192.168.0.1: {fdb3}"
+    );
+    for d in [&d1, &d2, &d3] {
+        d.assert_running();
+    }
+}
+
+#[test]
+fn vxlan_from_a_non_peer_is_dropped_and_counted() {
+    // An extra host on the underlay, 192.168.0.9: not in the peers list.
+    let topo: Topology = examples::vxlan().guest(
+        GuestSpec::new("rogue", "switch", "br0")
+            .address("192.168.0.9/24")
+            .mac("52:54:00:00:00:99"),
+    );
+    let world = world(&topo);
+    let config = config(&world);
+    let d1 = start_daemon(&world, "node1", &config, &["tap101i0", "eno1"]);
+    let d3 = start_daemon(&world, "node3", &config, &["tap102i0", "eno1"]);
+    let logs = || format!("{}\n{}", d1.diag(&world), d3.diag(&world));
+    assert_ping(&world, "vm1", "10.0.3.101", &quick(3), "VXLAN", &logs);
+
+    // The rogue host speaks real VXLAN (the kernel's) with VNI 100000 to
+    // node1, with an inner address in vm1's subnet.
+    for cmd in [
+        "ip link add vx9 type vxlan id 100000 local 192.168.0.9 remote 192.168.0.1 dstport 4789 dev eth0",
+        "ip link set vx9 address 52:54:00:00:00:09 mtu 1450 up",
+        "ip addr add 10.0.3.9/24 dev vx9",
+    ] {
+        let args: Vec<&str> = cmd.split(' ').collect();
+        world.exec("rogue", &args).expect("rogue vxlan device");
+    }
+    let on_wire = world
+        .capture("switch", "node1", "udp port 4789 and src host 192.168.0.9")
+        .expect("capture");
+    let at_vm1 = world.capture("vm1", "eth0", "").expect("capture");
+    let before = d1.counters(&world);
+    assert_no_ping(
+        &world,
+        "rogue",
+        "10.0.3.100",
+        "VXLAN from a non-peer",
+        &logs,
+    );
+    // Unicast too, straight to vm1's MAC (no ARP needed).
+    world
+        .exec(
+            "rogue",
+            &[
+                "ip",
+                "neigh",
+                "replace",
+                "10.0.3.100",
+                "lladdr",
+                "52:54:00:00:00:01",
+                "dev",
+                "vx9",
+            ],
+        )
+        .expect("static neighbour");
+    assert_no_ping(
+        &world,
+        "rogue",
+        "10.0.3.100",
+        "VXLAN unicast from a non-peer",
+        &logs,
+    );
+    let after = d1.counters(&world);
+    let arrived = on_wire.stop().expect("capture");
+    let seen = at_vm1.stop().expect("capture");
+
+    assert!(
+        arrived
+            .iter()
+            .filter(|f| f.vxlan_vni() == Some(VNI))
+            .count()
+            >= 4,
+        "the rogue VXLAN did not reach node1's uplink ({} frames): the test proves nothing",
+        arrived.len()
+    );
+    let from_rogue = from_mac(&seen, [0x52, 0x54, 0, 0, 0, 9]);
+    assert!(
+        from_rogue.is_empty(),
+        "vm1 received {} frames from the non-peer: {:?}",
+        from_rogue.len(),
+        from_rogue.iter().map(|f| hex(f)).collect::<Vec<_>>()
+    );
+    assert!(
+        !seen
+            .iter()
+            .any(|f| f.ipv4().is_some_and(|i| i.src == [10, 0, 3, 9])),
+        "vm1 received IPv4 from the non-peer's inner address"
+    );
+    let counted = delta(
+        before.drop_anywhere("vxlan_unknown_peer"),
+        after.drop_anywhere("vxlan_unknown_peer"),
+    );
+    assert!(
+        counted >= 4,
+        "vxlan_unknown_peer rose by {counted} for >= 4 rogue VXLAN frames\n{}",
+        after.0
+    );
+    // The real peer still works.
+    assert_ping(
+        &world,
+        "vm1",
+        "10.0.3.101",
+        &quick(3),
+        "VXLAN after the rogue",
+        &logs,
+    );
+}
+
+#[test]
+fn vxlan_over_mtu_is_dropped_and_counted_never_truncated() {
+    let world = world(&examples::vxlan());
+    let config = config(&world);
+    let d1 = start_daemon(&world, "node1", &config, &["tap101i0", "eno1"]);
+    let d3 = start_daemon(&world, "node3", &config, &["tap102i0", "eno1"]);
+    let logs = || format!("{}\n{}", d1.diag(&world), d3.diag(&world));
+    assert_ping(&world, "vm1", "10.0.3.101", &quick(3), "VXLAN", &logs);
+
+    // The guest ignores the zone MTU: 1500 on its NIC (and the tap).
+    world
+        .exec("vm1", &["ip", "link", "set", "eth0", "mtu", "1500"])
+        .expect("mtu");
+    world
+        .exec("node1", &["ip", "link", "set", "tap101i0", "mtu", "1500"])
+        .expect("mtu");
+    let underlay = world
+        .capture("switch", "node1", "udp port 4789")
+        .expect("capture");
+    let at_vm2 = world.capture("vm2", "eth0", "icmp").expect("capture");
+    let before = d1.counters(&world);
+    // 1500-byte IP packets with DF: 1550 bytes once encapsulated, more
+    // than eno1's 1500.
+    let too_big = PingOpts {
+        size: Some(1472),
+        dont_fragment: true,
+        ..quick(5)
+    };
+    let r = world
+        .ping_with("vm1", "10.0.3.101", &too_big)
+        .expect("ping");
+    assert!(
+        r.none_received(),
+        "an over-MTU frame crossed: {r:?}\n{}",
+        logs()
+    );
+    let after = d1.counters(&world);
+    let wire = underlay.stop().expect("capture");
+    let got = at_vm2.stop().expect("capture");
+
+    let dropped = delta(
+        before.vnet_drop("myvnet1", "mtu_exceeded"),
+        after.vnet_drop("myvnet1", "mtu_exceeded"),
+    );
+    assert!(
+        dropped >= u64::from(r.transmitted),
+        "mtu_exceeded rose by {dropped} for {} over-MTU frames\n{}",
+        r.transmitted,
+        after.0
+    );
+    for f in wire.iter().filter(|f| f.vxlan_vni().is_some()) {
+        let inner = f.vxlan_inner().expect("inner");
+        assert!(
+            !(inner.is_icmp() && inner.src_mac() == Some(vm_mac(1))),
+            "vm1's over-MTU echo request left node1 (orig_len {}): {}",
+            f.orig_len,
+            hex(f)
+        );
+        if let Some((total, have)) = inner_ip_lengths(&inner) {
+            assert!(have >= total, "truncated frame on the underlay: {}", hex(f));
+        }
+    }
+    assert!(
+        got.iter().all(|f| f.src_mac() != Some(vm_mac(1))),
+        "vm2 received {} ICMP frames from vm1",
+        got.len()
+    );
+    // Frames that fit still pass.
+    let fits = PingOpts {
+        size: Some(1422),
+        dont_fragment: true,
+        ..quick(3)
+    };
+    assert_ping(
+        &world,
+        "vm1",
+        "10.0.3.101",
+        &fits,
+        "VXLAN 1450 after drops",
+        &logs,
+    );
+    d1.assert_running();
+}
