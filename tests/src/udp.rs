@@ -47,6 +47,11 @@ pub struct RecvSummary {
     pub bad_payload: u32,
     /// Datagrams seen more than once.
     pub duplicates: u32,
+    /// Datagrams the receiver's own kernel dropped because the socket
+    /// buffer was full (`Udp.RcvbufErrors` of its namespace, increase over
+    /// the run): a slow receiver, not a lossy path.
+    #[serde(default)]
+    pub rcvbuf_errors: u64,
 }
 
 /// Fills a datagram payload for sequence number `seq`.
@@ -102,8 +107,30 @@ pub fn run_send(
 /// `timeout` passed; prints [`READY_LINE`] to stderr once bound.
 pub fn run_recv(bind: SocketAddr, count: u32, timeout: Duration) -> Result<RecvSummary> {
     let sock = UdpSocket::bind(bind).with_context(|| format!("binding {bind}"))?;
+    // A receiver descheduled for a moment on a busy machine must not turn
+    // into "frames lost on the path": give it seconds of buffer.
+    let _ = nix::sys::socket::setsockopt(
+        &sock,
+        nix::sys::socket::sockopt::RcvBufForce,
+        &RECV_BUFFER_BYTES,
+    );
+    let overflows_before = own_rcvbuf_errors();
     eprintln!("{READY_LINE} on {bind}");
-    recv_on(&sock, count, timeout)
+    let mut summary = recv_on(&sock, count, timeout)?;
+    summary.rcvbuf_errors = own_rcvbuf_errors().saturating_sub(overflows_before);
+    Ok(summary)
+}
+
+/// Receive buffer of `udp-recv` (root may exceed `net.core.rmem_max`).
+const RECV_BUFFER_BYTES: usize = 16 << 20;
+
+/// `Udp.RcvbufErrors` of the calling process's network namespace.
+fn own_rcvbuf_errors() -> u64 {
+    let mut snmp = Snmp::default();
+    if let Ok(text) = std::fs::read_to_string("/proc/self/net/snmp") {
+        snmp.parse_snmp(&text);
+    }
+    snmp.get("Udp.RcvbufErrors")
 }
 
 /// Receives on a bound socket (see [`run_recv`]).

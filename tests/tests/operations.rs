@@ -242,10 +242,13 @@ fn a_reload_under_traffic_loses_nothing_and_a_bad_config_changes_nothing() {
     let received: serde_json::Value =
         serde_json::from_str(received.stdout.trim()).expect("receiver json");
     assert_eq!(sent["sent"], 3000, "{sent}");
-    assert_eq!(
-        received["received"], 3000,
-        "frames lost across the reloads: {received}"
-    );
+    if received["received"] != 3000 {
+        // Say where they went: the receiver's socket buffer or the path.
+        let counters = daemon
+            .show(&world, "counters")
+            .map_or_else(|e| format!("{e:#}"), |c| c.to_string());
+        panic!("frames lost across the reloads: {received}\ndaemon counters: {counters}");
+    }
 
     // The rejection is visible in status and metrics-free state; the
     // accepted change is in force and traffic still flows.
