@@ -18,7 +18,7 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 use clap::Parser;
-use xsdn_testbed::{Proc, World, ensure_root, examples, set_testbed_bin, wait_until};
+use xsdn_testbed::{Proc, World, ensure_root, examples, kernel_vxlan, set_testbed_bin, wait_until};
 
 /// End-to-end packet rates: kernel path vs xsdn.
 #[derive(Parser, Debug)]
@@ -104,53 +104,7 @@ fn setup(name: &str) -> anyhow::Result<Scenario> {
                 ("node2", "192.168.0.2", ["192.168.0.1", "192.168.0.3"]),
                 ("node3", "192.168.0.3", ["192.168.0.1", "192.168.0.2"]),
             ] {
-                world.exec(
-                    node,
-                    &[
-                        "ip",
-                        "link",
-                        "add",
-                        "vxlan_myvnet1",
-                        "type",
-                        "vxlan",
-                        "id",
-                        "100000",
-                        "local",
-                        local,
-                        "dstport",
-                        "4789",
-                        "nolearning",
-                    ],
-                )?;
-                for peer in peers {
-                    world.exec(
-                        node,
-                        &[
-                            "bridge",
-                            "fdb",
-                            "append",
-                            "00:00:00:00:00:00",
-                            "dev",
-                            "vxlan_myvnet1",
-                            "dst",
-                            peer,
-                        ],
-                    )?;
-                }
-                world.exec(
-                    node,
-                    &[
-                        "ip",
-                        "link",
-                        "set",
-                        "vxlan_myvnet1",
-                        "mtu",
-                        "1450",
-                        "master",
-                        "myvnet1",
-                        "up",
-                    ],
-                )?;
+                kernel_vxlan(&world, node, "myvnet1", 100_000, local, &peers)?;
             }
             let config = world.dir().join("sdn");
             std::fs::create_dir_all(&config)?;

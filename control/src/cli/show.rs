@@ -396,10 +396,11 @@ fn render_counters(value: &Value) -> String {
     }
     if let Some(x) = value["xdp"].as_object() {
         out.push_str(&format!(
-            "\nxdp: redirected {} passed {} unknown_port {}\n",
+            "\nxdp: redirected {} passed {} unknown_port {} fell_back {}\n",
             cell(&x["redirected"]),
             cell(&x["passed"]),
-            cell(&x["unknown_port"])
+            cell(&x["unknown_port"]),
+            cell(&x["fell_back"])
         ));
     }
     out

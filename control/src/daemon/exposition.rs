@@ -277,6 +277,7 @@ fn pipeline(e: &mut Exposition, daemon: &Daemon) {
             &[("action", "unknown_port")],
             x[XdpStat::UnknownPort as usize],
         );
+        f.sample_u64(&[("action", "fell_back")], x[XdpStat::FellBack as usize]);
     }
     let fdb = daemon
         .worker

@@ -35,7 +35,9 @@ TRAFFIC TOOLS (run inside namespaces by the test helpers):
                       Send N numbered datagrams; prints {\"sent\":..,\"errors\":..}.
     udp-recv --bind IP:PORT --count N [--timeout-ms MS]
                       Receive until N distinct datagrams or the timeout;
-                      prints {\"received\":..,\"bytes\":..,\"bad_payload\":..,\"duplicates\":..}.
+                      prints {\"received\":..,\"bytes\":..,\"bad_payload\":..,\"duplicates\":..,
+                      \"rcvbuf_errors\":..} (the last: datagrams its own socket
+                      buffer overflowed, a slow receiver rather than a lossy path).
 
 EXAMPLES:
     xsdn-testbed up vxlan
