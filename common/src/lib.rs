@@ -67,8 +67,21 @@ pub struct PortConf {
     pub xsk_base: u32,
     /// A [`PortMode`] as `u32`.
     pub mode: u32,
+    /// With [`PORT_FLAG_HOST_PATH`]: the MAC address of the kernel bridge
+    /// the guest port belongs to.
+    pub host_mac: [u8; 6],
+    /// `PORT_FLAG_*` bits.
+    pub flags: u16,
 }
-const _: () = assert!(core::mem::size_of::<PortConf>() == 8);
+const _: () = assert!(core::mem::size_of::<PortConf>() == 16);
+
+/// [`PortConf::flags`]: the host has addresses on this guest port's kernel
+/// bridge (a subnet gateway, a management address). A [`PortMode::SteerAll`]
+/// port then passes to the kernel, instead of steering, the frames the
+/// host's own stack needs: unicast to [`PortConf::host_mac`], ARP, and IPv6
+/// router/neighbour discovery (ICMPv6 types 133-137). The kernel bridge
+/// delivers them locally and floods ARP/ND to its other ports itself.
+pub const PORT_FLAG_HOST_PATH: u16 = 1;
 
 /// Kinds of [`SteerKey`].
 #[repr(u16)]
@@ -110,10 +123,13 @@ pub enum XdpStat {
     /// kernel instead (fail-open; e.g. a queue the dataplane has no socket
     /// on). Counted within [`XdpStat::Redirected`] too.
     FellBack = 3,
+    /// Frames from a guest port passed to the host's stack on its bridge
+    /// ([`PORT_FLAG_HOST_PATH`]).
+    ToHost = 4,
 }
 
 /// Number of counters in [`STATS_MAP`].
-pub const XDP_STAT_COUNT: u32 = 4;
+pub const XDP_STAT_COUNT: u32 = 5;
 
 #[cfg(feature = "user")]
 mod user {

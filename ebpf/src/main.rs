@@ -9,8 +9,10 @@
 //!   `XDP_PASS`, so a stopped or crashed dataplane leaves the kernel path
 //!   working (fail-open);
 //! - frames that cannot be classified (too short, unknown interface) go to
-//!   the kernel; `STATS` counts passed, redirected, unknown-port and
-//!   fell-back frames;
+//!   the kernel; so do, on a guest port whose bridge carries host
+//!   addresses, the frames for the host's own stack (unicast to the
+//!   bridge's MAC, ARP, IPv6 neighbour discovery); `STATS` counts passed,
+//!   redirected, unknown-port, fell-back and to-host frames;
 //! - it logs (through aya-log, into the daemon's log) only rare events, and
 //!   those rate-limited: the 1st, 2nd, 4th, 8th... occurrence per CPU.
 //!
@@ -26,8 +28,8 @@ use aya_ebpf::{
 };
 use aya_log_ebpf::warn;
 use xsdn_common::{
-    MAX_PORTS, MAX_QUEUES_PER_PORT, PortConf, PortMode, STEER_MAP_SIZE, SteerKey, SteerKind, XDP_STAT_COUNT,
-    XSKMAP_SIZE, XdpStat,
+    MAX_PORTS, MAX_QUEUES_PER_PORT, PORT_FLAG_HOST_PATH, PortConf, PortMode, STEER_MAP_SIZE, SteerKey, SteerKind,
+    XDP_STAT_COUNT, XSKMAP_SIZE, XdpStat,
 };
 
 #[map(name = "XSKS")]
@@ -47,7 +49,12 @@ const ETH_P_IPV4: u16 = 0x0800;
 const ETH_P_IPV6: u16 = 0x86dd;
 const ETH_P_8021Q: u16 = 0x8100;
 const ETH_P_8021AD: u16 = 0x88a8;
+const ETH_P_ARP: u16 = 0x0806;
 const IPPROTO_UDP: u8 = 17;
+const IPPROTO_ICMPV6: u8 = 58;
+/// ICMPv6 router solicitation .. redirect: the neighbour discovery types.
+const ND_FIRST: u8 = 133;
+const ND_LAST: u8 = 137;
 const IPV6_HLEN: usize = 40;
 /// Upper bound on header offsets read (keeps the verifier's range small).
 const MAX_PARSE: usize = 128;
@@ -75,7 +82,12 @@ fn steer(ctx: &XdpContext) -> u32 {
     };
     let wanted = match PortMode::from_raw(conf.mode) {
         PortMode::Pass => false,
-        PortMode::SteerAll => true,
+        PortMode::SteerAll => {
+            if conf.flags & PORT_FLAG_HOST_PATH != 0 && for_host(ctx, &conf.host_mac) {
+                return pass(XdpStat::ToHost);
+            }
+            true
+        }
         PortMode::SteerMatched => match steer_key(ctx, ifindex) {
             Some(key) => STEER.get_ptr(&key).is_some(),
             None => false,
@@ -110,6 +122,26 @@ fn steer(ctx: &XdpContext) -> u32 {
         );
     }
     action
+}
+
+/// Whether a frame from a guest is for the host's own stack on the guest's
+/// kernel bridge (MAC `host_mac`): unicast to that MAC, ARP, or IPv6
+/// router/neighbour discovery. The kernel bridge delivers it locally and
+/// floods ARP/ND to its other ports itself, so each guest still sees such
+/// a frame once.
+#[inline(always)]
+fn for_host(ctx: &XdpContext, host_mac: &[u8; 6]) -> bool {
+    if read_dst_mac(ctx) == Some(*host_mac) {
+        return true;
+    }
+    match read_be16(ctx, 12) {
+        Some(ETH_P_ARP) => true,
+        Some(ETH_P_IPV6) => {
+            read_u8(ctx, ETH_HLEN + 6) == Some(IPPROTO_ICMPV6)
+                && matches!(read_u8(ctx, ETH_HLEN + IPV6_HLEN), Some(ND_FIRST..=ND_LAST))
+        }
+        _ => false,
+    }
 }
 
 /// The steering key of an uplink frame: its outer VLAN tag, or the UDP
@@ -162,6 +194,20 @@ fn read_u8(ctx: &XdpContext, offset: usize) -> Option<u8> {
     // SAFETY: `start + offset + 1 <= end` was checked above, so the byte is
     // inside the packet; the verifier sees the same bound.
     Some(unsafe { *((start + offset) as *const u8) })
+}
+
+/// The destination MAC address (one bounds check for all six bytes: the
+/// verifier does not learn a range from `data + 1 > data_end` when the
+/// compiler folds it to `data >= data_end`).
+#[inline(always)]
+fn read_dst_mac(ctx: &XdpContext) -> Option<[u8; 6]> {
+    let start = ctx.data();
+    if start + 6 > ctx.data_end() {
+        return None;
+    }
+    // SAFETY: `start + 6 <= data_end` was checked above; unaligned read of
+    // six bytes inside the packet.
+    Some(unsafe { core::ptr::read_unaligned(start as *const [u8; 6]) })
 }
 
 #[inline(always)]

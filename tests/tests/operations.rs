@@ -149,7 +149,16 @@ fn a_reload_under_traffic_loses_nothing_and_a_bad_config_changes_nothing() {
     let world = world();
     let config =
         write_config(&world, "sdn", &[("zones.cfg", ZONES), ("vnets.cfg", VNETS)]).expect("config");
-    let daemon = start_daemon(&world, "node1", &config, &DaemonOpts::default()).expect("daemon");
+    let daemon = start_daemon(
+        &world,
+        "node1",
+        &config,
+        &DaemonOpts {
+            metrics: Some("127.0.0.1:19469".into()),
+            ..DaemonOpts::default()
+        },
+    )
+    .expect("daemon");
     let ping = world
         .ping("vm1", "10.0.0.3", 2, Duration::from_millis(50), None)
         .expect("ping");
@@ -216,6 +225,12 @@ fn a_reload_under_traffic_loses_nothing_and_a_bad_config_changes_nothing() {
         reload.stdout,
         reload.stderr
     );
+    // The daemon may also have noticed the files change by itself: the
+    // accepted generation is whatever it is now, past the first one.
+    let accepted = daemon.status(&world).expect("status")["config_generation"]
+        .as_u64()
+        .expect("generation");
+    assert!(accepted > generation, "the valid change was not adopted");
     std::thread::sleep(Duration::from_millis(700));
     std::fs::write(
         config.join("vnets.cfg"),
@@ -250,16 +265,32 @@ fn a_reload_under_traffic_loses_nothing_and_a_bad_config_changes_nothing() {
         panic!("frames lost across the reloads: {received}\ndaemon counters: {counters}");
     }
 
-    // The rejection is visible in status and metrics-free state; the
-    // accepted change is in force and traffic still flows.
+    // The rejection is visible in status and in the metrics; the accepted
+    // change is in force and traffic still flows.
     let status = daemon.status(&world).expect("status");
     assert_eq!(status["last_reload"]["ok"], false, "{status}");
     assert_eq!(
         status["config_generation"].as_u64(),
-        Some(generation + 1),
+        Some(accepted),
         "{status}"
     );
     assert!(status["reloads_failed"].as_u64() >= Some(1));
+    let metrics = curl(&world, "http://127.0.0.1:19469/metrics");
+    for line in [
+        "xsdn_config_last_reload_success 0".to_string(),
+        format!("xsdn_config_generation {accepted}"),
+    ] {
+        assert!(
+            metrics.lines().any(|l| l == line),
+            "no '{line}' in the metrics:\n{metrics}"
+        );
+    }
+    let failed: u64 = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("xsdn_config_reloads_total{result=\"failed\"} "))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    assert!(failed >= 1, "failed reloads not counted:\n{metrics}");
     let vnets = daemon.show(&world, "vnets").expect("vnets");
     assert!(
         vnets

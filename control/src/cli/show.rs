@@ -396,11 +396,12 @@ fn render_counters(value: &Value) -> String {
     }
     if let Some(x) = value["xdp"].as_object() {
         out.push_str(&format!(
-            "\nxdp: redirected {} passed {} unknown_port {} fell_back {}\n",
+            "\nxdp: redirected {} passed {} unknown_port {} fell_back {} to_host {}\n",
             cell(&x["redirected"]),
             cell(&x["passed"]),
             cell(&x["unknown_port"]),
-            cell(&x["fell_back"])
+            cell(&x["fell_back"]),
+            cell(&x["to_host"])
         ));
     }
     out
@@ -486,7 +487,7 @@ mod tests {
                        "drops": {"mtu_exceeded": 2, "no_buffer": 0}}],
             "vnets": [],
             "malformed": {"truncated_udp": 1},
-            "xdp": {"redirected": 7, "passed": 3, "unknown_port": 0, "fell_back": 0}
+            "xdp": {"redirected": 7, "passed": 3, "unknown_port": 0, "fell_back": 0, "to_host": 0}
         });
         let text = render_table(Table::Counters, &value);
         assert!(text.contains("port eno1: mtu_exceeded 2"), "{text}");

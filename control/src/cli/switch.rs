@@ -120,6 +120,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             name,
             *ifindex,
             PortMode::SteerAll,
+            None,
             attach,
         ) {
             Ok(port) => attached.push(port),

@@ -269,7 +269,7 @@ fn pipeline(e: &mut Exposition, daemon: &Daemon) {
         let mut f = e.family(
             "xsdn_xdp_frames_total",
             Kind::Counter,
-            "Frames seen by the XDP program, by action (redirected to AF_XDP, passed to the kernel, on an unknown interface, fell back to the kernel for lack of a socket).",
+            "Frames seen by the XDP program, by action (redirected to AF_XDP, passed to the kernel, on an unknown interface, fell back to the kernel for lack of a socket, from a guest to the host's own stack).",
         );
         f.sample_u64(&[("action", "redirected")], x[XdpStat::Redirected as usize]);
         f.sample_u64(&[("action", "passed")], x[XdpStat::Passed as usize]);
@@ -278,6 +278,7 @@ fn pipeline(e: &mut Exposition, daemon: &Daemon) {
             x[XdpStat::UnknownPort as usize],
         );
         f.sample_u64(&[("action", "fell_back")], x[XdpStat::FellBack as usize]);
+        f.sample_u64(&[("action", "to_host")], x[XdpStat::ToHost as usize]);
     }
     let fdb = daemon
         .worker

@@ -95,6 +95,18 @@ impl KernelState {
         self.links.values().find(|l| l.name == name)
     }
 
+    /// Whether the host has an address of its own on `ifindex` (IPv4, or
+    /// IPv6 other than link-local, which every interface has).
+    pub fn has_host_address(&self, ifindex: u32) -> bool {
+        self.addresses.iter().any(|a| {
+            a.ifindex == ifindex
+                && match a.ip {
+                    IpAddr::V4(_) => true,
+                    IpAddr::V6(v6) => v6.segments()[0] & 0xffc0 != 0xfe80,
+                }
+        })
+    }
+
     /// Interfaces enslaved to the interface `master`.
     pub fn members_of(&self, master: u32) -> impl Iterator<Item = &Link> {
         self.links

@@ -69,10 +69,16 @@ pub struct Args {
     /// /etc/xsdn/node.toml when it exists].
     #[arg(long, value_name = "FILE")]
     pub node_config: Option<PathBuf>,
-    /// Uplink interface for VLAN/QinQ/VXLAN traffic (repeatable) [default:
-    /// the zone bridge's NIC / the interface routing to the peers].
+    /// Uplink interface for VLAN/QinQ/VXLAN traffic (one per node today)
+    /// [default: the zone bridge's NIC / the interface routing to the
+    /// peers].
     #[arg(long = "uplink", value_name = "IFACE")]
     pub uplinks: Vec<String>,
+    /// An explicit guest port: interface IFACE belongs to VNet VNET
+    /// (repeatable; added to the `[ports]` of the settings file, the flag
+    /// winning for the same interface).
+    #[arg(long = "port", value_name = "IFACE=VNET", value_parser = parse_port)]
+    pub ports: Vec<(String, String)>,
     /// VTEP source address [default: as Proxmox picks it].
     #[arg(long, value_name = "IP")]
     pub vtep_ip: Option<IpAddr>,
@@ -135,6 +141,17 @@ pub struct Settings {
     pub config_poll_ms: u64,
 }
 
+fn parse_port(value: &str) -> Result<(String, String), String> {
+    match value.split_once('=') {
+        Some((iface, vnet)) if !iface.is_empty() && !vnet.is_empty() => {
+            Ok((iface.to_owned(), vnet.to_owned()))
+        }
+        _ => Err(format!(
+            "{value:?}: expected IFACE=VNET, e.g. tap100i0=myvnet1"
+        )),
+    }
+}
+
 fn parse_attach(value: &str) -> anyhow::Result<AttachArg> {
     match value {
         "auto" => Ok(AttachArg::Auto),
@@ -177,19 +194,28 @@ impl Settings {
             Some(value) => parse_metrics(value)?,
             None => parse_metrics(file.metrics.as_deref().unwrap_or(DEFAULT_METRICS))?,
         };
+        let uplinks = if args.uplinks.is_empty() {
+            file.uplinks.unwrap_or_default()
+        } else {
+            args.uplinks
+        };
+        if uplinks.len() > 1 {
+            anyhow::bail!(
+                "one uplink per node is supported today, got {}: pass one --uplink",
+                uplinks.join(", ")
+            );
+        }
+        let mut ports = file.ports;
+        ports.extend(args.ports);
         Ok(Settings {
             config: args
                 .config
                 .or(file.config)
                 .unwrap_or_else(|| PathBuf::from(DEFAULT_CONFIG)),
             node,
-            uplinks: if args.uplinks.is_empty() {
-                file.uplinks.unwrap_or_default()
-            } else {
-                args.uplinks
-            },
+            uplinks,
             vtep_ip: args.vtep_ip.or(file.vtep_ip),
-            ports: file.ports,
+            ports,
             socket: args
                 .socket
                 .or(file.socket)
@@ -200,7 +226,11 @@ impl Settings {
             frames: args.frames.or(file.frames).unwrap_or(16384),
             fdb_size: args.fdb_size.or(file.fdb_size).unwrap_or(16384),
             fdb_age_secs: args.fdb_age.or(file.fdb_age_secs).unwrap_or(300),
-            config_poll_ms: args.config_poll_ms.unwrap_or(1000).max(50),
+            config_poll_ms: args
+                .config_poll_ms
+                .or(file.config_poll_ms)
+                .unwrap_or(1000)
+                .max(50),
         })
     }
 }
@@ -269,5 +299,29 @@ mod tests {
         .expect_err("bad metrics");
         assert!(err.to_string().contains("metrics"), "{err}");
         let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn port_flags_join_the_file_ports_and_one_uplink_at_most() {
+        assert_eq!(
+            parse_port("tap100i0=myvnet1"),
+            Ok(("tap100i0".into(), "myvnet1".into()))
+        );
+        assert!(parse_port("tap100i0").is_err());
+        assert!(parse_port("=myvnet1").is_err());
+        let s = Settings::resolve(Args {
+            node: Some("n".into()),
+            ports: vec![("tap1".into(), "v1".into())],
+            ..Args::default()
+        })
+        .expect("resolve");
+        assert_eq!(s.ports.get("tap1").map(String::as_str), Some("v1"));
+        let err = Settings::resolve(Args {
+            node: Some("n".into()),
+            uplinks: vec!["eno1".into(), "eno2".into()],
+            ..Args::default()
+        })
+        .expect_err("two uplinks");
+        assert!(err.to_string().contains("one uplink"), "{err}");
     }
 }

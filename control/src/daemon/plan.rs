@@ -75,6 +75,9 @@ pub struct PlannedPort {
     pub steering: Steering,
     /// The VNet (guest ports) or `None` (uplinks).
     pub vnet: Option<String>,
+    /// A guest port whose VNet bridge carries host addresses: the bridge's
+    /// MAC (frames for the host's stack go to the kernel).
+    pub host_mac: Option<[u8; 6]>,
 }
 
 /// The dataplane state for one configuration and kernel generation.
@@ -191,6 +194,7 @@ impl Builder<'_> {
                 ifindex: link.ifindex,
                 steering: Steering::Matched,
                 vnet: None,
+                host_mac: None,
             },
         );
         Some(slot)
@@ -224,9 +228,13 @@ impl Builder<'_> {
 
     fn guest_ports(&mut self, slots: &mut Slots, vnet: &VnetTable, bd: BdId) {
         let mut names: Vec<&Link> = Vec::new();
+        let mut host_mac = None;
         match self.kernel.link_by_name(&vnet.name) {
             Some(bridge) if bridge.kind.as_deref() == Some("bridge") => {
                 names.extend(self.kernel.members_of(bridge.ifindex).filter(|l| !is_plumbing(l)));
+                if self.kernel.has_host_address(bridge.ifindex) {
+                    host_mac = Some(bridge.mac);
+                }
             }
             _ if self.settings.ports.values().any(|v| v == &vnet.name) => {}
             _ => self.plan.warnings.push(format!(
@@ -277,6 +285,7 @@ impl Builder<'_> {
                             ifindex: link.ifindex,
                             steering: Steering::All,
                             vnet: Some(vnet.name.clone()),
+                            host_mac,
                         },
                     );
                 }

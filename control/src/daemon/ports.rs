@@ -7,7 +7,7 @@
 //! forget the port, empty the slots, close the sockets. Uplinks also have
 //! RX VLAN stripping turned off while owned (see [`super::vlan_offload`]).
 
-use xsdn_common::{MAX_QUEUES_PER_PORT, PortConf, PortMode};
+use xsdn_common::{MAX_QUEUES_PER_PORT, PORT_FLAG_HOST_PATH, PortConf, PortMode};
 use xsdn_dataplane::tables::PortIdx;
 use xsdn_dataplane::worker::WorkerHandle;
 use xsdn_dataplane::xdp::{AttachMode, XdpSteering};
@@ -31,6 +31,36 @@ pub struct AttachedPort {
     pub queues: u32,
     /// RX VLAN stripping turned off on an uplink, to restore.
     pub stripping: Stripping,
+    /// A guest port whose bridge carries host addresses: the bridge's MAC
+    /// (frames for the host's stack go to the kernel, see
+    /// [`PORT_FLAG_HOST_PATH`]).
+    pub host_mac: Option<[u8; 6]>,
+}
+
+/// The XDP program's configuration of a port.
+fn port_conf(slot: PortIdx, mode: PortMode, host_mac: Option<[u8; 6]>) -> PortConf {
+    PortConf {
+        xsk_base: xsk_base(slot),
+        mode: mode as u32,
+        host_mac: host_mac.unwrap_or_default(),
+        flags: if host_mac.is_some() {
+            PORT_FLAG_HOST_PATH
+        } else {
+            0
+        },
+    }
+}
+
+/// Changes the host path of a port already taken over (the host's
+/// addresses on its bridge came or went).
+pub fn set_host_path(
+    xdp: &mut XdpSteering,
+    port: &mut AttachedPort,
+    host_mac: Option<[u8; 6]>,
+) -> anyhow::Result<()> {
+    xdp.set_port(port.ifindex, port_conf(port.slot, port.mode, host_mac))?;
+    port.host_mac = host_mac;
+    Ok(())
 }
 
 /// First XSKMAP slot of port `slot`.
@@ -39,6 +69,7 @@ pub fn xsk_base(slot: PortIdx) -> u32 {
 }
 
 /// Takes `name` (index `ifindex`) over as port `slot`.
+#[allow(clippy::too_many_arguments)]
 pub fn take_over(
     xdp: &mut XdpSteering,
     worker: &WorkerHandle,
@@ -46,6 +77,7 @@ pub fn take_over(
     name: &str,
     ifindex: u32,
     mode: PortMode,
+    host_mac: Option<[u8; 6]>,
     attach: AttachMode,
 ) -> anyhow::Result<AttachedPort> {
     let sockets = worker
@@ -62,13 +94,7 @@ pub fn take_over(
         for &(queue, fd) in &sockets {
             xdp.set_socket(base + queue, fd)?;
         }
-        xdp.set_port(
-            ifindex,
-            PortConf {
-                xsk_base: base,
-                mode: mode as u32,
-            },
-        )?;
+        xdp.set_port(ifindex, port_conf(slot, mode, host_mac))?;
         xdp.attach(ifindex, name, attach)
     })();
     let all_queues = xsdn_dataplane::xsk::rx_queues(name);
@@ -95,6 +121,7 @@ pub fn take_over(
             attach,
             queues: sockets.len() as u32,
             stripping,
+            host_mac,
         }),
         Err(e) => {
             let partial = AttachedPort {
@@ -105,6 +132,7 @@ pub fn take_over(
                 attach,
                 queues: sockets.len() as u32,
                 stripping,
+                host_mac,
             };
             give_back(xdp, worker, &partial);
             Err(anyhow::Error::from(e).context(format!("taking {name} over")))

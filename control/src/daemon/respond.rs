@@ -225,6 +225,7 @@ fn ports(daemon: &Daemon, filter: &Filter) -> Value {
                 "vnets": port_vnets(&daemon.tables, p.slot),
                 "xdp_mode": p.attach.as_str(),
                 "queues": p.queues,
+                "host_path": p.host_mac.is_some(),
             });
             let counters = port_counters_json(&daemon.worker.port_counters()[p.slot].snapshot());
             merge(&mut row, counters);
@@ -487,6 +488,7 @@ fn counters(daemon: &Daemon, filter: &Filter) -> Value {
             "passed": x[xsdn_common::XdpStat::Passed as usize],
             "unknown_port": x[xsdn_common::XdpStat::UnknownPort as usize],
             "fell_back": x[xsdn_common::XdpStat::FellBack as usize],
+            "to_host": x[xsdn_common::XdpStat::ToHost as usize],
         })
     });
     json!({

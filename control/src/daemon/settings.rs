@@ -4,16 +4,16 @@
 //! ```toml
 //! node = "node1"                 # default: the hostname
 //! config = "/etc/pve/sdn"        # SDN directory or a .running-config file
-//! uplinks = ["eno1"]             # default: the zone bridge's NICs / the route to the peers
+//! uplinks = ["eno1"]             # at most one; default: the zone bridge's NIC / the route to the peers
 //! vtep_ip = "192.168.0.1"        # default: as Proxmox picks it
 //! socket = "/run/xsdn/xsdn.sock" # control socket
 //! metrics = "127.0.0.1:9469"     # Prometheus endpoint, or "off"
 //! xdp_object = "/usr/lib/xsdn/xsdn-xdp.o"
 //! attach = "auto"                # auto | native | generic
-//! bind = "auto"                  # auto | copy | zero-copy
 //! frames = 16384                 # UMEM frames (4 KiB each)
 //! fdb_size = 16384               # MAC table capacity
 //! fdb_age_secs = 300             # MAC ageing time
+//! config_poll_ms = 1000          # how often the SDN files are checked for changes
 //!
 //! [ports]                        # explicit guest ports: interface = VNet
 //! tap100i0 = "myvnet1"
@@ -50,14 +50,14 @@ pub struct SettingsFile {
     pub xdp_object: Option<PathBuf>,
     /// XDP attach mode.
     pub attach: Option<String>,
-    /// AF_XDP bind mode.
-    pub bind: Option<String>,
     /// UMEM frames.
     pub frames: Option<u32>,
     /// MAC table capacity.
     pub fdb_size: Option<usize>,
     /// MAC ageing time in seconds.
     pub fdb_age_secs: Option<u64>,
+    /// Configuration poll interval in milliseconds.
+    pub config_poll_ms: Option<u64>,
     /// Explicit guest ports: interface name -> VNet.
     #[serde(default)]
     pub ports: BTreeMap<String, String>,
@@ -128,10 +128,10 @@ vtep_ip = "192.168.0.1"
 socket = "/run/x.sock"
 xdp_object = "/x.o"
 attach = "native"
-bind = "copy"
 frames = 4096
 fdb_size = 100
 fdb_age_secs = 30
+config_poll_ms = 500
 [ports]
 tap100i0 = "myvnet1"
 "#,
@@ -142,6 +142,12 @@ tap100i0 = "myvnet1"
         assert_eq!(s.vtep_ip, Some("192.168.0.1".parse().expect("ip")));
         assert_eq!(s.ports.get("tap100i0").map(String::as_str), Some("myvnet1"));
         assert_eq!(s.fdb_age_secs, Some(30));
+        assert_eq!(s.config_poll_ms, Some(500));
+    }
+
+    #[test]
+    fn unknown_keys_are_errors() {
+        assert!(SettingsFile::parse("bind = \"copy\"\n").is_err());
     }
 
     #[test]

@@ -34,7 +34,7 @@ use crate::validate;
 use super::api::{self, Request, Response};
 use super::kernel::{Kernel, KernelState, RouteTo};
 use super::plan::{self, PlanSettings, Slots, Steering};
-use super::ports::{AttachedPort, give_back, take_over};
+use super::ports::{AttachedPort, give_back, set_host_path, take_over};
 use super::{AttachArg, Settings, facts, metrics};
 
 /// Quiet time after a kernel notification before re-planning (coalesces
@@ -174,8 +174,12 @@ impl Daemon {
                     .map(ToString::to_string)
                     .collect();
                 if errors.is_empty() {
-                    self.config.good = Some(loaded.parsed.config);
-                    self.config.generation += 1;
+                    // The generation counts distinct configurations: the
+                    // same files read again keep it.
+                    if self.config.good.as_ref() != Some(&loaded.parsed.config) {
+                        self.config.good = Some(loaded.parsed.config);
+                        self.config.generation += 1;
+                    }
                     ReloadOutcome {
                         at: SystemTime::now(),
                         ok: true,
@@ -288,6 +292,24 @@ impl Daemon {
                 give_back(&mut self.xdp, &self.worker, &port);
             }
         }
+        // Kept ports whose bridge gained or lost host addresses.
+        for (slot, port) in &mut self.ports {
+            let Some(planned) = plan.ports.get(slot) else {
+                continue;
+            };
+            if planned.host_mac != port.host_mac {
+                match set_host_path(&mut self.xdp, port, planned.host_mac) {
+                    Ok(()) => tracing::info!(
+                        port = %port.name,
+                        host_path = planned.host_mac.is_some(),
+                        "host path changed (frames for the bridge's own addresses go to the kernel)"
+                    ),
+                    Err(e) => {
+                        tracing::error!(port = %port.name, error = format!("{e:#}"), "updating the port's host path")
+                    }
+                }
+            }
+        }
         // Steering rules: remove what is gone, add what is new.
         for key in self.steer.clone() {
             if !plan.steer.contains(&key) {
@@ -322,6 +344,7 @@ impl Daemon {
                 &planned.name,
                 planned.ifindex,
                 mode,
+                planned.host_mac,
                 attach,
             ) {
                 Ok(port) => {
@@ -331,6 +354,7 @@ impl Daemon {
                         vnet = planned.vnet.as_deref().unwrap_or("-"),
                         xdp = port.attach.as_str(),
                         queues = port.queues,
+                        host_path = port.host_mac.is_some(),
                         "took the port over"
                     );
                     self.ports.insert(*slot, port);

@@ -348,6 +348,11 @@ impl Counters {
     pub fn xdp_redirected(&self) -> u64 {
         self.0["xdp"]["redirected"].as_u64().unwrap_or(0)
     }
+
+    /// `xdp.to_host`: guest frames handed to the host's own stack.
+    pub fn xdp_to_host(&self) -> u64 {
+        self.0["xdp"]["to_host"].as_u64().unwrap_or(0)
+    }
 }
 
 /// True if `iface` in `ns` has an XDP program attached.
