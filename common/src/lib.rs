@@ -9,7 +9,7 @@
 //! [`PORTS_MAP`]. A port in [`PortMode::SteerAll`] (a guest port) sends every
 //! frame to its AF_XDP socket; a port in [`PortMode::SteerMatched`] (an
 //! uplink) sends only frames matching a [`SteerKey`] in [`STEER_MAP`] (zone
-//! VLAN tags, VXLAN UDP ports) and passes everything else, the host's own
+//! VLAN tags, VXLAN UDP port + VNI) and passes everything else, the host's own
 //! traffic, to the kernel. A frame is redirected to XSKMAP slot
 //! `xsk_base + rx_queue_index`; an empty slot falls back to the kernel
 //! (fail-open).
@@ -84,7 +84,7 @@ const _: () = assert!(core::mem::size_of::<PortConf>() == 16);
 pub const PORT_FLAG_HOST_PATH: u16 = 1;
 
 /// Kinds of [`SteerKey`].
-#[repr(u16)]
+#[repr(u32)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SteerKind {
     /// Outermost tag is 802.1Q (TPID 0x8100) with VLAN id `value`.
@@ -93,6 +93,12 @@ pub enum SteerKind {
     Dot1adVid = 2,
     /// Untagged IPv4/IPv6 UDP with destination port `value` (VXLAN).
     UdpDstPort = 3,
+    /// VXLAN network identifier `value`: a datagram to a [`UdpDstPort`]
+    /// port is steered only when its VNI has this key too, so VXLAN the
+    /// kernel serves on the same port (EVPN zones) stays with the kernel.
+    ///
+    /// [`UdpDstPort`]: SteerKind::UdpDstPort
+    VxlanVni = 4,
 }
 
 /// Key of [`STEER_MAP`]: which frames on an uplink belong to the dataplane.
@@ -101,12 +107,12 @@ pub enum SteerKind {
 pub struct SteerKey {
     /// Interface index the rule applies to.
     pub ifindex: u32,
-    /// A [`SteerKind`] as `u16`.
-    pub kind: u16,
-    /// VLAN id or UDP port, host byte order.
-    pub value: u16,
+    /// A [`SteerKind`] as `u32`.
+    pub kind: u32,
+    /// VLAN id, UDP port or VNI, host byte order.
+    pub value: u32,
 }
-const _: () = assert!(core::mem::size_of::<SteerKey>() == 8);
+const _: () = assert!(core::mem::size_of::<SteerKey>() == 12);
 
 /// Indexes of the counters in [`STATS_MAP`].
 #[repr(u32)]

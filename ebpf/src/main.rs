@@ -88,10 +88,7 @@ fn steer(ctx: &XdpContext) -> u32 {
             }
             true
         }
-        PortMode::SteerMatched => match steer_key(ctx, ifindex) {
-            Some(key) => STEER.get_ptr(&key).is_some(),
-            None => false,
-        },
+        PortMode::SteerMatched => steer_matched(ctx, ifindex),
     };
     if !wanted {
         return pass(XdpStat::Passed);
@@ -144,13 +141,44 @@ fn for_host(ctx: &XdpContext, host_mac: &[u8; 6]) -> bool {
     }
 }
 
+/// Whether an uplink frame belongs to the dataplane: its outer VLAN tag
+/// is steered, or it is UDP to a steered port carrying a steered VNI (VXLAN
+/// with other VNIs on the same port, e.g. EVPN served by the kernel, stays
+/// with the kernel).
+#[inline(always)]
+fn steer_matched(ctx: &XdpContext, ifindex: u32) -> bool {
+    let Some((key, udp_at)) = steer_key(ctx, ifindex) else {
+        return false;
+    };
+    if STEER.get_ptr(&key).is_none() {
+        return false;
+    }
+    let Some(udp_at) = udp_at else {
+        return true;
+    };
+    // VXLAN header after the 8-byte UDP header: flags, 3 reserved bytes,
+    // then the VNI in the upper 24 bits of the second word.
+    match read_be32(ctx, udp_at + 8 + 4) {
+        Some(word) => {
+            let vni = SteerKey {
+                ifindex,
+                kind: SteerKind::VxlanVni as u32,
+                value: word >> 8,
+            };
+            STEER.get_ptr(&vni).is_some()
+        }
+        None => false,
+    }
+}
+
 /// The steering key of an uplink frame: its outer VLAN tag, or the UDP
-/// destination port of an untagged IPv4/IPv6 UDP datagram.
-fn steer_key(ctx: &XdpContext, ifindex: u32) -> Option<SteerKey> {
+/// destination port of an untagged IPv4/IPv6 UDP datagram, with the
+/// offset of its UDP header.
+fn steer_key(ctx: &XdpContext, ifindex: u32) -> Option<(SteerKey, Option<usize>)> {
     let ethertype = read_be16(ctx, 12)?;
-    let (kind, value) = match ethertype {
-        ETH_P_8021Q => (SteerKind::Dot1qVid, read_be16(ctx, ETH_HLEN)? & 0x0fff),
-        ETH_P_8021AD => (SteerKind::Dot1adVid, read_be16(ctx, ETH_HLEN)? & 0x0fff),
+    let (kind, value, udp_at) = match ethertype {
+        ETH_P_8021Q => (SteerKind::Dot1qVid, read_be16(ctx, ETH_HLEN)? & 0x0fff, None),
+        ETH_P_8021AD => (SteerKind::Dot1adVid, read_be16(ctx, ETH_HLEN)? & 0x0fff, None),
         ETH_P_IPV4 => {
             let ver_ihl = read_u8(ctx, ETH_HLEN)?;
             if ver_ihl >> 4 != 4 || read_u8(ctx, ETH_HLEN + 9)? != IPPROTO_UDP {
@@ -164,24 +192,24 @@ fn steer_key(ctx: &XdpContext, ifindex: u32) -> Option<SteerKey> {
             if ihl < 20 {
                 return None; // malformed: the kernel deals with it
             }
-            (SteerKind::UdpDstPort, read_be16(ctx, ETH_HLEN + ihl + 2)?)
+            let udp_at = ETH_HLEN + ihl;
+            (SteerKind::UdpDstPort, read_be16(ctx, udp_at + 2)?, Some(udp_at))
         }
         ETH_P_IPV6 => {
             if read_u8(ctx, ETH_HLEN + 6)? != IPPROTO_UDP {
                 return None;
             }
-            (
-                SteerKind::UdpDstPort,
-                read_be16(ctx, ETH_HLEN + IPV6_HLEN + 2)?,
-            )
+            let udp_at = ETH_HLEN + IPV6_HLEN;
+            (SteerKind::UdpDstPort, read_be16(ctx, udp_at + 2)?, Some(udp_at))
         }
         _ => return None,
     };
-    Some(SteerKey {
+    let key = SteerKey {
         ifindex,
-        kind: kind as u16,
-        value,
-    })
+        kind: kind as u32,
+        value: u32::from(value),
+    };
+    Some((key, udp_at))
 }
 
 #[inline(always)]
@@ -221,6 +249,19 @@ fn read_be16(ctx: &XdpContext, offset: usize) -> Option<u16> {
     // of two bytes inside the packet.
     let raw = unsafe { core::ptr::read_unaligned((start + offset) as *const [u8; 2]) };
     Some(u16::from_be_bytes(raw))
+}
+
+#[inline(always)]
+fn read_be32(ctx: &XdpContext, offset: usize) -> Option<u32> {
+    let start = ctx.data();
+    let end = ctx.data_end();
+    if offset >= MAX_PARSE || start + offset + 4 > end {
+        return None;
+    }
+    // SAFETY: `start + offset + 4 <= end` was checked above; unaligned read
+    // of four bytes inside the packet.
+    let raw = unsafe { core::ptr::read_unaligned((start + offset) as *const [u8; 4]) };
+    Some(u32::from_be_bytes(raw))
 }
 
 #[inline(always)]

@@ -406,3 +406,78 @@ fn vxlan_over_mtu_is_dropped_and_counted_never_truncated() {
     );
     d1.assert_running();
 }
+
+/// VXLAN the kernel serves on the same UDP port with another VNI (as an
+/// EVPN zone's `vxlan_*` devices do) stays with the kernel while the
+/// daemons run: the uplink steers only the VNIs the dataplane serves.
+#[test]
+fn kernel_vxlan_with_another_vni_on_the_same_port_stays_with_the_kernel() {
+    let world = world(&examples::vxlan());
+    let config = config(&world);
+    let d1 = start_daemon(&world, "node1", &config, &["tap101i0", "eno1"]);
+    let d3 = start_daemon(&world, "node3", &config, &["tap102i0", "eno1"]);
+    let logs = || format!("{}\n{}", d1.diag(&world), d3.diag(&world));
+    for (node, local, peer, addr) in [
+        ("node1", "192.168.0.1", "192.168.0.3", "172.16.200.1/24"),
+        ("node3", "192.168.0.3", "192.168.0.1", "172.16.200.3/24"),
+    ] {
+        for cmd in [
+            vec![
+                "ip",
+                "link",
+                "add",
+                "vx200",
+                "type",
+                "vxlan",
+                "id",
+                "200",
+                "local",
+                local,
+                "dstport",
+                "4789",
+                "nolearning",
+            ],
+            vec![
+                "bridge",
+                "fdb",
+                "append",
+                "00:00:00:00:00:00",
+                "dev",
+                "vx200",
+                "dst",
+                peer,
+            ],
+            vec!["ip", "addr", "add", addr, "dev", "vx200"],
+            vec!["ip", "link", "set", "vx200", "up"],
+        ] {
+            world.exec(node, &cmd).expect("kernel VXLAN device");
+        }
+    }
+    let before = d1.counters(&world);
+    assert_ping(
+        &world,
+        "node1",
+        "172.16.200.3",
+        &quick(5),
+        "kernel VNI 200",
+        &logs,
+    );
+    // The dataplane's own VNI still crosses the dataplane.
+    assert_ping(
+        &world,
+        "vm1",
+        "10.0.3.101",
+        &quick(3),
+        "xsdn VNI 100000",
+        &logs,
+    );
+    let after = d1.counters(&world);
+    assert_eq!(
+        before.drop_anywhere("no_bridge_domain"),
+        after.drop_anywhere("no_bridge_domain"),
+        "kernel VXLAN reached the dataplane\n{}",
+        after.0
+    );
+    d1.assert_running();
+    d3.assert_running();
+}

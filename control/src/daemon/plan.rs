@@ -294,10 +294,10 @@ impl Builder<'_> {
         }
     }
 
-    fn steer(&mut self, ifindex: u32, kind: SteerKind, value: u16) {
+    fn steer(&mut self, ifindex: u32, kind: SteerKind, value: u32) {
         let key = SteerKey {
             ifindex,
-            kind: kind as u16,
+            kind: kind as u32,
             value,
         };
         if !self.plan.steer.contains(&key) {
@@ -305,7 +305,8 @@ impl Builder<'_> {
         }
     }
 
-    /// Resolves the next hop of VTEP `vtep` (peer `ip`) from `route`.
+    /// Resolves the next hop of VTEP `vtep` (peer `ip`) from `route`, and
+    /// steers the VNet's VXLAN (`(UDP port, VNI)`) on the uplink.
     fn next_hop(
         &mut self,
         slots: &mut Slots,
@@ -313,7 +314,7 @@ impl Builder<'_> {
         ip: IpAddr,
         route: Option<&RouteTo>,
         src_ip: IpAddr,
-        udp_port: u16,
+        (udp_port, vni): (u16, u32),
     ) {
         let kernel = self.kernel;
         let Some(route) = route else {
@@ -339,7 +340,8 @@ impl Builder<'_> {
         let Some(port) = self.uplink(slots, uplink) else {
             return;
         };
-        self.steer(uplink.ifindex, SteerKind::UdpDstPort, udp_port);
+        self.steer(uplink.ifindex, SteerKind::UdpDstPort, u32::from(udp_port));
+        self.steer(uplink.ifindex, SteerKind::VxlanVni, vni);
         let via = route.gateway.unwrap_or(ip);
         let Some(neighbour) = kernel.neighbour(out.ifindex, via).and_then(|n| n.mac) else {
             if !self.plan.unresolved.contains(&(out.ifindex, via)) {
@@ -403,7 +405,7 @@ pub fn plan(
                 let Some(slot) = b.uplink(slots, &link) else {
                     continue;
                 };
-                b.steer(link.ifindex, SteerKind::Dot1qVid, *tag);
+                b.steer(link.ifindex, SteerKind::Dot1qVid, u32::from(*tag));
                 (BdEncap::Vlan { vid: *tag }, Some(slot))
             }
             Encap::Qinq {
@@ -424,7 +426,7 @@ pub fn plan(
                     VlanProtocol::Dot1Ad => (TPID_8021AD, SteerKind::Dot1adVid),
                     _ => (TPID_8021Q, SteerKind::Dot1qVid),
                 };
-                b.steer(link.ifindex, kind, *service_tag);
+                b.steer(link.ifindex, kind, u32::from(*service_tag));
                 (
                     BdEncap::QinQ {
                         s_tpid,
@@ -463,10 +465,10 @@ pub fn plan(
         };
         b.guest_ports(slots, vnet, id);
         if let Encap::Vxlan {
+            vni,
             udp_port,
             local_ip,
             peers,
-            ..
         } = &vnet.encap
         {
             for &peer in peers {
@@ -483,7 +485,7 @@ pub fn plan(
                 };
                 match b.plan.tables.add_peer(id, peer) {
                     Ok(Some(vtep)) => {
-                        b.next_hop(slots, vtep, peer, routes.get(&peer), src, *udp_port)
+                        b.next_hop(slots, vtep, peer, routes.get(&peer), src, (*udp_port, *vni))
                     }
                     Ok(None) => {}
                     Err(e) => b.plan.warnings.push(format!("VNet {}: {e}", vnet.name)),
@@ -623,11 +625,18 @@ mod tests {
         assert_eq!(plan.tables.local_vtep_ips, vec![ip("192.168.0.1")]);
         assert_eq!(
             plan.steer,
-            vec![SteerKey {
-                ifindex: 2,
-                kind: SteerKind::UdpDstPort as u16,
-                value: 4789
-            }]
+            vec![
+                SteerKey {
+                    ifindex: 2,
+                    kind: SteerKind::UdpDstPort as u32,
+                    value: 4789
+                },
+                SteerKey {
+                    ifindex: 2,
+                    kind: SteerKind::VxlanVni as u32,
+                    value: 100_000
+                }
+            ]
         );
         // .3 has a neighbour entry, .2 has not: one resolved, one to resolve.
         let vtep3 = plan.tables.vtep_by_ip[&ip("192.168.0.3")];
@@ -669,7 +678,7 @@ mod tests {
             plan.steer,
             vec![SteerKey {
                 ifindex: 2,
-                kind: SteerKind::Dot1qVid as u16,
+                kind: SteerKind::Dot1qVid as u32,
                 value: 10
             }]
         );
@@ -704,7 +713,7 @@ mod tests {
             &PlanSettings::default(),
             &mut Slots::default(),
         );
-        assert_eq!(plan.steer[0].kind, SteerKind::Dot1adVid as u16);
+        assert_eq!(plan.steer[0].kind, SteerKind::Dot1adVid as u32);
         assert_eq!(plan.steer[0].value, 20);
         let bd = &plan.tables.bds[0];
         assert_eq!(
