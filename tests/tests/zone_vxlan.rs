@@ -15,8 +15,10 @@
 mod common;
 
 use common::*;
+use std::time::Duration;
 use xsdn_testbed::pcap::{CapturedFrame, ETHERTYPE_IPV4};
-use xsdn_testbed::{GuestSpec, PingOpts, Topology, examples};
+
+use xsdn_testbed::{GuestSpec, PingOpts, Topology, examples, wait_until};
 
 const ZONES: &str = "vxlan: myvxlanzone\n\tpeers 192.168.0.1,192.168.0.2,192.168.0.3\n\tmtu 1450\n";
 const VNETS: &str = "vnet: myvnet1\n\tzone myvxlanzone\n\ttag 100000\n";
@@ -59,6 +61,15 @@ fn vxlan_example_three_nodes() {
         )
     };
 
+    // Both peers' next hops resolved (the daemon has the kernel resolve
+    // them): from now on every flood reaches both.
+    let resolved = wait_until(Duration::from_secs(5), || {
+        let vteps = d1.show(&world, "vteps");
+        vteps
+            .as_array()
+            .is_some_and(|a| a.len() == 2 && a.iter().all(|v| v["state"] == "resolved"))
+    });
+    assert!(resolved, "VTEPs not resolved: {}", d1.show(&world, "vteps"));
     let underlay = world
         .capture("switch", "node1", "udp port 4789")
         .expect("capture");
@@ -169,6 +180,23 @@ fn vxlan_example_three_nodes() {
             );
         }
     }
+
+    // Head-end replication: vm1's broadcasts (its ARP for vm2, neighbours
+    // flushed above) reach node2 too, as VXLAN from node1 with the VNet's
+    // VNI, although node2 has no guest.
+    let floods_to_node2 = node2_frames
+        .iter()
+        .filter(|f| ip(f) == Some(([192, 168, 0, 1], [192, 168, 0, 2])))
+        .filter(|f| f.vxlan_vni() == Some(VNI))
+        .filter_map(CapturedFrame::vxlan_inner)
+        .filter(|i| i.src_mac() == Some(vm_mac(1)) && i.dst_mac() == Some([0xff; 6]))
+        .count();
+    assert!(
+        floods_to_node2 >= 1,
+        "no broadcast of vm1 was replicated to node2 ({} VXLAN frames captured there: {:?})",
+        node2_frames.len(),
+        node2_frames.iter().map(hex).collect::<Vec<_>>()
+    );
 
     // Learnt unicast goes to node3 only: node2 (no guest) sees floods
     // (ARP), never the TCP stream.
