@@ -14,6 +14,8 @@ pub enum Sig {
     Kill,
     /// SIGINT: what tcpdump and friends expect from Ctrl-C.
     Int,
+    /// SIGHUP: daemons re-read their configuration.
+    Hup,
 }
 
 impl Sig {
@@ -22,6 +24,7 @@ impl Sig {
             Sig::Term => Signal::SIGTERM,
             Sig::Kill => Signal::SIGKILL,
             Sig::Int => Signal::SIGINT,
+            Sig::Hup => Signal::SIGHUP,
         }
     }
 }

@@ -19,6 +19,7 @@ use std::time::Duration;
 
 use common::*;
 use xsdn_testbed::ping::parse_ping;
+use xsdn_testbed::sys::Sig;
 use xsdn_testbed::{GuestSpec, NodeSpec, Topology, World, examples, kernel_vxlan, wait_until};
 
 const VX_ZONES: &str =
@@ -568,6 +569,76 @@ fn reload_rejects_bad_config_keeps_tables_and_follows_changes() {
         ) >= u64::from(r.transmitted),
         "the background ping did not go through the dataplane\n{}",
         end.0
+    );
+    d.assert_running();
+}
+
+#[test]
+fn sighup_reloads_and_show_filters_narrow_the_tables() {
+    let world = world(&config_topology());
+    let config = write_sdn(
+        &world,
+        "sdn",
+        &[("zones.cfg", ZONES_A), ("vnets.cfg", VNETS_A)],
+    );
+    // No file polling: only the signal can make the daemon see the change.
+    let d = start_daemon_with(
+        &world,
+        "node1",
+        &config,
+        &["tap101i0", "tap102i0"],
+        &["--config-poll-ms", "600000"],
+    );
+    let logs = || d.diag(&world);
+    write_sdn(
+        &world,
+        "sdn",
+        &[("zones.cfg", ZONES_A), ("vnets.cfg", VNETS_B)],
+    );
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(d.vnet_names(&world), ["vnet0"], "changed without a signal");
+    d.proc.signal(Sig::Hup);
+    assert!(
+        d.wait_ports(&world, Duration::from_secs(5), |p| {
+            ["tap103i0", "tap104i0"]
+                .iter()
+                .all(|n| p.iter().any(|x| x == n))
+        }),
+        "SIGHUP did not load vnet1: {:?}\n{}",
+        d.vnet_names(&world),
+        logs()
+    );
+    assert_eq!(d.vnet_names(&world), ["vnet0", "vnet1"], "{}", logs());
+    assert_ping(&world, "vm1", "10.0.0.3", &quick(2), "vnet0", &logs);
+    assert_ping(&world, "vm3", "10.0.1.3", &quick(2), "vnet1", &logs);
+
+    // Filters narrow every table to what they name.
+    let only = |args: &[&str], key: &str| names(&d.json(&world, args), key);
+    assert_eq!(
+        only(&["show", "vnets", "--vnet", "vnet1"], "vnet"),
+        ["vnet1"]
+    );
+    assert_eq!(
+        only(&["show", "vnets", "--zone", "simple1"], "vnet"),
+        ["vnet0", "vnet1"]
+    );
+    assert_eq!(
+        only(&["show", "ports", "--port", "tap103i0"], "ifname"),
+        ["tap103i0"]
+    );
+    let fdb_vnet0 = only(&["show", "fdb", "--vnet", "vnet0"], "vnet");
+    assert!(
+        !fdb_vnet0.is_empty() && fdb_vnet0.iter().all(|v| v == "vnet0"),
+        "{fdb_vnet0:?}"
+    );
+    let fdb_port = only(&["show", "fdb", "--port", "tap101i0"], "ifname");
+    assert_eq!(fdb_port, ["tap101i0"], "vm1's MAC only");
+    let bad = d.cli(&world, &["show", "fdb", "--vnet", "nope"]);
+    assert_eq!(bad.status.code(), Some(1), "{}{}", bad.stdout, bad.stderr);
+    assert!(
+        bad.stderr.contains("unknown VNet 'nope'") && bad.stderr.trim().lines().count() == 1,
+        "not one clear line: {}",
+        bad.stderr
     );
     d.assert_running();
 }
