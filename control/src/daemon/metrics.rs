@@ -4,8 +4,9 @@
 //! one `# TYPE` line per family, samples of a family together, label values
 //! escaped (`\\`, `\"`, `\n`). The endpoint answers `GET /metrics` on one
 //! address (loopback by default) with whatever the render callback returns
-//! at scrape time; counters are read from the workers' single-writer
-//! counters there, so scraping never touches the forwarding path.
+//! at scrape time; packet counters are read from the workers'
+//! single-writer counters there, without touching the forwarding loop
+//! (MAC table figures are read by the worker between two batches).
 
 use std::fmt::Write as _;
 use std::net::SocketAddr;

@@ -428,13 +428,26 @@ fn routes(daemon: &Daemon, filter: &Filter) -> Value {
     let Some(compiled) = &daemon.compiled else {
         return json!([]);
     };
+    // `--port`: the routes of the VNets the port carries.
+    let port_vnets: Option<Vec<&str>> = filter.port.as_ref().map(|name| {
+        daemon
+            .ports
+            .values()
+            .find(|p| &p.name == name)
+            .map(|p| port_vnets(&daemon.tables, p.slot))
+            .unwrap_or_default()
+    });
     let mut rows = Vec::new();
     for zone in compiled.zones.iter().filter(|z| z.participates) {
         if filter.zone.as_ref().is_some_and(|z| z != &zone.id) {
             continue;
         }
         for route in &zone.connected_routes {
-            if filter.vnet.as_ref().is_some_and(|v| v != &route.vnet) {
+            if filter.vnet.as_ref().is_some_and(|v| v != &route.vnet)
+                || port_vnets
+                    .as_ref()
+                    .is_some_and(|vnets| !vnets.contains(&route.vnet.as_str()))
+            {
                 continue;
             }
             let gateway = zone
