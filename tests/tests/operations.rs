@@ -5,8 +5,8 @@ use std::net::IpAddr;
 use std::time::Duration;
 
 use xsdn_testbed::{
-    DaemonOpts, UdpOpts, World, ensure_root, examples, set_testbed_bin, start_daemon, wait_until,
-    write_config,
+    Daemon, DaemonOpts, UdpOpts, World, ensure_root, examples, set_testbed_bin, start_daemon,
+    wait_until, write_config,
 };
 
 const ZONES: &str = "simple: simple1\n";
@@ -16,6 +16,21 @@ fn world() -> World {
     ensure_root().expect("privileged test");
     set_testbed_bin(env!("CARGO_BIN_EXE_xsdn-testbed"));
     World::up(&examples::simple()).expect("topology")
+}
+
+/// `xsdn daemon` on node1 with its metrics on 127.0.0.1:19469 (inside
+/// node1's namespace).
+fn daemon_with_metrics(world: &World, config: &std::path::Path) -> Daemon {
+    start_daemon(
+        world,
+        "node1",
+        config,
+        &DaemonOpts {
+            metrics: Some("127.0.0.1:19469".into()),
+            ..DaemonOpts::default()
+        },
+    )
+    .expect("daemon")
 }
 
 fn curl(world: &World, url: &str) -> String {
@@ -47,16 +62,7 @@ fn metrics_pass_promtool_and_a_real_prometheus_sees_the_vnet_counter_rise() {
     let world = world();
     let config =
         write_config(&world, "sdn", &[("zones.cfg", ZONES), ("vnets.cfg", VNETS)]).expect("config");
-    let daemon = start_daemon(
-        &world,
-        "node1",
-        &config,
-        &DaemonOpts {
-            metrics: Some("127.0.0.1:19469".into()),
-            ..DaemonOpts::default()
-        },
-    )
-    .expect("daemon");
+    let daemon = daemon_with_metrics(&world, &config);
     let ping = world
         .ping("vm1", "10.0.0.3", 3, Duration::from_millis(50), None)
         .expect("ping");
@@ -149,16 +155,7 @@ fn a_reload_under_traffic_loses_nothing_and_a_bad_config_changes_nothing() {
     let world = world();
     let config =
         write_config(&world, "sdn", &[("zones.cfg", ZONES), ("vnets.cfg", VNETS)]).expect("config");
-    let daemon = start_daemon(
-        &world,
-        "node1",
-        &config,
-        &DaemonOpts {
-            metrics: Some("127.0.0.1:19469".into()),
-            ..DaemonOpts::default()
-        },
-    )
-    .expect("daemon");
+    let daemon = daemon_with_metrics(&world, &config);
     let ping = world
         .ping("vm1", "10.0.0.3", 2, Duration::from_millis(50), None)
         .expect("ping");
