@@ -2,6 +2,7 @@
 //! by a real Prometheus, reloads under traffic, rejected configurations.
 
 use std::net::IpAddr;
+use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use xsdn_testbed::{
@@ -11,6 +12,17 @@ use xsdn_testbed::{
 
 const ZONES: &str = "simple: simple1\n";
 const VNETS: &str = "vnet: vnet0\n\tzone simple1\n";
+
+/// The tests of this file run one at a time: the reload test counts every
+/// datagram of a steady flow, and a Prometheus server starting next to it
+/// on a 2-core machine can starve the guests' veth queues.
+static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+
+/// Takes this file's turn (see [`ONE_AT_A_TIME`]); a failed test does not
+/// block the others.
+fn turn() -> MutexGuard<'static, ()> {
+    ONE_AT_A_TIME.lock().unwrap_or_else(PoisonError::into_inner)
+}
 
 fn world() -> World {
     ensure_root().expect("privileged test");
@@ -59,6 +71,7 @@ fn prometheus_value(world: &World, query: &str) -> Option<f64> {
 
 #[test]
 fn metrics_pass_promtool_and_a_real_prometheus_sees_the_vnet_counter_rise() {
+    let _turn = turn();
     let world = world();
     let config =
         write_config(&world, "sdn", &[("zones.cfg", ZONES), ("vnets.cfg", VNETS)]).expect("config");
@@ -152,6 +165,7 @@ fn metrics_pass_promtool_and_a_real_prometheus_sees_the_vnet_counter_rise() {
 
 #[test]
 fn a_reload_under_traffic_loses_nothing_and_a_bad_config_changes_nothing() {
+    let _turn = turn();
     let world = world();
     let config =
         write_config(&world, "sdn", &[("zones.cfg", ZONES), ("vnets.cfg", VNETS)]).expect("config");
@@ -259,7 +273,12 @@ fn a_reload_under_traffic_loses_nothing_and_a_bad_config_changes_nothing() {
         let counters = daemon
             .show(&world, "counters")
             .map_or_else(|e| format!("{e:#}"), |c| c.to_string());
-        panic!("frames lost across the reloads: {received}\ndaemon counters: {counters}");
+        let links = world
+            .exec("node1", &["ip", "-s", "link"])
+            .map_or_else(|e| format!("{e:#}"), |o| o.stdout);
+        panic!(
+            "frames lost across the reloads: {received}\ndaemon counters: {counters}\nnode1 links:\n{links}"
+        );
     }
 
     // The rejection is visible in status and in the metrics; the accepted
@@ -312,6 +331,7 @@ fn a_reload_under_traffic_loses_nothing_and_a_bad_config_changes_nothing() {
 
 #[test]
 fn trace_explains_without_sending_or_learning() {
+    let _turn = turn();
     let world = world();
     let config =
         write_config(&world, "sdn", &[("zones.cfg", ZONES), ("vnets.cfg", VNETS)]).expect("config");
