@@ -46,7 +46,6 @@ pub fn test(paths: &Paths, extra: &[String]) -> anyhow::Result<()> {
         .env("XSDN_XDP_OBJECT", paths.xdp_object())
         .env("XSDN_BIN", paths.xsdn_bin())
         .env("XSDN_TESTBED_BIN", paths.testbed_bin())
-        .env("XSDN_PRIV_TESTS", "1")
         .env("XSDN_REQUIRE_ORACLE", "1");
     run(&mut cmd).context("tests")?;
     Ok(())
