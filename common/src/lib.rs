@@ -137,6 +137,29 @@ pub enum XdpStat {
 /// Number of counters in [`STATS_MAP`].
 pub const XDP_STAT_COUNT: u32 = 5;
 
+impl XdpStat {
+    /// Every counter, in the order the CLI and the metrics list them.
+    pub const ALL: [XdpStat; XDP_STAT_COUNT as usize] = [
+        XdpStat::Redirected,
+        XdpStat::Passed,
+        XdpStat::UnknownPort,
+        XdpStat::FellBack,
+        XdpStat::ToHost,
+    ];
+
+    /// The counter's name: the JSON field of `xsdn show counters` and the
+    /// `action` label of `xsdn_xdp_frames_total`.
+    pub const fn name(self) -> &'static str {
+        match self {
+            XdpStat::Passed => "passed",
+            XdpStat::Redirected => "redirected",
+            XdpStat::UnknownPort => "unknown_port",
+            XdpStat::FellBack => "fell_back",
+            XdpStat::ToHost => "to_host",
+        }
+    }
+}
+
 #[cfg(feature = "user")]
 mod user {
     // SAFETY: both types are `repr(C)`, `Copy`, made only of integers and

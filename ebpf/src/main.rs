@@ -128,7 +128,7 @@ fn steer(ctx: &XdpContext) -> u32 {
 /// a frame once.
 #[inline(always)]
 fn for_host(ctx: &XdpContext, host_mac: &[u8; 6]) -> bool {
-    if read_dst_mac(ctx) == Some(*host_mac) {
+    if read::<6>(ctx, 0) == Some(*host_mac) {
         return true;
     }
     match read_be16(ctx, 12) {
@@ -212,56 +212,35 @@ fn steer_key(ctx: &XdpContext, ifindex: u32) -> Option<(SteerKey, Option<usize>)
     Some((key, udp_at))
 }
 
+/// `N` bytes at `offset` in the frame, or `None` past its end (or past
+/// [`MAX_PARSE`], which keeps the verifier's ranges small). One bounds
+/// check covers all `N` bytes, in the `data + offset + N > data_end` form
+/// the verifier learns a range from (a one-byte read at offset 0 can be
+/// folded into `data >= data_end`, which it does not accept: read wider).
 #[inline(always)]
-fn read_u8(ctx: &XdpContext, offset: usize) -> Option<u8> {
+fn read<const N: usize>(ctx: &XdpContext, offset: usize) -> Option<[u8; N]> {
     let start = ctx.data();
-    let end = ctx.data_end();
-    if offset >= MAX_PARSE || start + offset + 1 > end {
+    if offset >= MAX_PARSE || start + offset + N > ctx.data_end() {
         return None;
     }
-    // SAFETY: `start + offset + 1 <= end` was checked above, so the byte is
-    // inside the packet; the verifier sees the same bound.
-    Some(unsafe { *((start + offset) as *const u8) })
+    // SAFETY: `start + offset + N <= data_end` was checked above, so the N
+    // bytes are inside the packet; unaligned read of a byte array.
+    Some(unsafe { core::ptr::read_unaligned((start + offset) as *const [u8; N]) })
 }
 
-/// The destination MAC address (one bounds check for all six bytes: the
-/// verifier does not learn a range from `data + 1 > data_end` when the
-/// compiler folds it to `data >= data_end`).
 #[inline(always)]
-fn read_dst_mac(ctx: &XdpContext) -> Option<[u8; 6]> {
-    let start = ctx.data();
-    if start + 6 > ctx.data_end() {
-        return None;
-    }
-    // SAFETY: `start + 6 <= data_end` was checked above; unaligned read of
-    // six bytes inside the packet.
-    Some(unsafe { core::ptr::read_unaligned(start as *const [u8; 6]) })
+fn read_u8(ctx: &XdpContext, offset: usize) -> Option<u8> {
+    read::<1>(ctx, offset).map(|[byte]| byte)
 }
 
 #[inline(always)]
 fn read_be16(ctx: &XdpContext, offset: usize) -> Option<u16> {
-    let start = ctx.data();
-    let end = ctx.data_end();
-    if offset >= MAX_PARSE || start + offset + 2 > end {
-        return None;
-    }
-    // SAFETY: `start + offset + 2 <= end` was checked above; unaligned read
-    // of two bytes inside the packet.
-    let raw = unsafe { core::ptr::read_unaligned((start + offset) as *const [u8; 2]) };
-    Some(u16::from_be_bytes(raw))
+    read(ctx, offset).map(u16::from_be_bytes)
 }
 
 #[inline(always)]
 fn read_be32(ctx: &XdpContext, offset: usize) -> Option<u32> {
-    let start = ctx.data();
-    let end = ctx.data_end();
-    if offset >= MAX_PARSE || start + offset + 4 > end {
-        return None;
-    }
-    // SAFETY: `start + offset + 4 <= end` was checked above; unaligned read
-    // of four bytes inside the packet.
-    let raw = unsafe { core::ptr::read_unaligned((start + offset) as *const [u8; 4]) };
-    Some(u32::from_be_bytes(raw))
+    read(ctx, offset).map(u32::from_be_bytes)
 }
 
 #[inline(always)]

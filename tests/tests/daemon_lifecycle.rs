@@ -482,11 +482,11 @@ fn reload_rejects_bad_config_keeps_tables_and_follows_changes() {
         out.stderr
     );
     assert!(
-        d.wait_ports(&world, Duration::from_secs(5), |p| {
-            ["tap101i0", "tap102i0", "tap103i0", "tap104i0"]
-                .iter()
-                .all(|n| p.iter().any(|x| x == n))
-        }),
+        d.wait_for_ports(
+            &world,
+            Duration::from_secs(5),
+            &["tap101i0", "tap102i0", "tap103i0", "tap104i0"]
+        ),
         "vnet1's ports not taken after reload: {:?}\n{}",
         d.port_names(&world),
         logs()
@@ -515,11 +515,7 @@ fn reload_rejects_bad_config_keeps_tables_and_follows_changes() {
     // node1, so vnet2 is served (the daemon polls every second).
     write_sdn(&world, "sdn", &[("zones.cfg", ZONES_C)]);
     assert!(
-        d.wait_ports(&world, Duration::from_secs(6), |p| {
-            ["tap105i0", "tap106i0"]
-                .iter()
-                .all(|n| p.iter().any(|x| x == n))
-        }),
+        d.wait_for_ports(&world, Duration::from_secs(6), &["tap105i0", "tap106i0"]),
         "the edited files were not picked up within 6 s: {:?}\n{}",
         d.port_names(&world),
         logs()
@@ -599,11 +595,7 @@ fn sighup_reloads_and_show_filters_narrow_the_tables() {
     assert_eq!(d.vnet_names(&world), ["vnet0"], "changed without a signal");
     d.proc.signal(Sig::Hup);
     assert!(
-        d.wait_ports(&world, Duration::from_secs(5), |p| {
-            ["tap103i0", "tap104i0"]
-                .iter()
-                .all(|n| p.iter().any(|x| x == n))
-        }),
+        d.wait_for_ports(&world, Duration::from_secs(5), &["tap103i0", "tap104i0"]),
         "SIGHUP did not load vnet1: {:?}\n{}",
         d.vnet_names(&world),
         logs()

@@ -9,6 +9,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use serde_json::Value;
+use xsdn_common::XdpStat;
 
 use crate::daemon::api::{self, Filter, Request, Table};
 use crate::daemon::settings::DEFAULT_SOCKET;
@@ -317,6 +318,16 @@ pub fn render_table(table: Table, value: &Value) -> String {
     }
 }
 
+/// `xdp: redirected N passed N ...` from the `{name: frames}` object of
+/// the XDP program's counters, in [`XdpStat::ALL`] order.
+pub(crate) fn xdp_line(xdp: &Value) -> String {
+    let mut line = String::from("xdp:");
+    for stat in XdpStat::ALL {
+        line.push_str(&format!(" {} {}", stat.name(), cell(&xdp[stat.name()])));
+    }
+    line
+}
+
 fn render_counters(value: &Value) -> String {
     let mut out = columns(
         &[
@@ -394,15 +405,8 @@ fn render_counters(value: &Value) -> String {
         out.push_str(&drops.join("\n"));
         out.push('\n');
     }
-    if let Some(x) = value["xdp"].as_object() {
-        out.push_str(&format!(
-            "\nxdp: redirected {} passed {} unknown_port {} fell_back {} to_host {}\n",
-            cell(&x["redirected"]),
-            cell(&x["passed"]),
-            cell(&x["unknown_port"]),
-            cell(&x["fell_back"]),
-            cell(&x["to_host"])
-        ));
+    if value["xdp"].is_object() {
+        out.push_str(&format!("\n{}\n", xdp_line(&value["xdp"])));
     }
     out
 }

@@ -15,7 +15,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use anyhow::{Context, bail};
-use xsdn_common::{PortMode, XdpStat};
+use xsdn_common::PortMode;
 use xsdn_dataplane::counters::PortSnapshot;
 use xsdn_dataplane::tables::{BdEncap, BridgeDomain, ForwardingTables, MAX_PORTS};
 use xsdn_dataplane::wire::EthernetAddress;
@@ -23,7 +23,9 @@ use xsdn_dataplane::worker::{WorkerConfig, WorkerHandle};
 use xsdn_dataplane::xdp::{AttachMode, XdpSteering, find_object};
 use xsdn_dataplane::xsk::{self, SocketStats, XskSettings};
 
+use crate::cli::show::xdp_line;
 use crate::daemon::ports::{give_back, take_over};
+use crate::daemon::respond::xdp_json;
 
 /// XDP attach mode, as a command-line value.
 #[derive(Clone, Copy, Debug, clap::ValueEnum)]
@@ -236,14 +238,8 @@ impl Summary {
                 }
             }
         }
-        if let Some(x) = self.xdp {
-            println!(
-                "xdp: redirected {} passed {} unknown_port {} fell_back {}",
-                x[XdpStat::Redirected as usize],
-                x[XdpStat::Passed as usize],
-                x[XdpStat::UnknownPort as usize],
-                x[XdpStat::FellBack as usize]
-            );
+        if let Some(x) = &self.xdp {
+            println!("{}", xdp_line(&xdp_json(x)));
         }
         println!("fdb: {} learned addresses", self.fdb_entries);
     }
@@ -276,12 +272,7 @@ impl Summary {
             .collect();
         serde_json::json!({
             "ports": ports,
-            "xdp": self.xdp.map(|x| serde_json::json!({
-                "redirected": x[XdpStat::Redirected as usize],
-                "passed": x[XdpStat::Passed as usize],
-                "unknown_port": x[XdpStat::UnknownPort as usize],
-                "fell_back": x[XdpStat::FellBack as usize],
-            })),
+            "xdp": self.xdp.as_ref().map(xdp_json),
             "fdb_entries": self.fdb_entries,
         })
     }

@@ -271,14 +271,9 @@ fn pipeline(e: &mut Exposition, daemon: &Daemon) {
             Kind::Counter,
             "Frames seen by the XDP program, by action (redirected to AF_XDP, passed to the kernel, on an unknown interface, fell back to the kernel for lack of a socket, from a guest to the host's own stack).",
         );
-        f.sample_u64(&[("action", "redirected")], x[XdpStat::Redirected as usize]);
-        f.sample_u64(&[("action", "passed")], x[XdpStat::Passed as usize]);
-        f.sample_u64(
-            &[("action", "unknown_port")],
-            x[XdpStat::UnknownPort as usize],
-        );
-        f.sample_u64(&[("action", "fell_back")], x[XdpStat::FellBack as usize]);
-        f.sample_u64(&[("action", "to_host")], x[XdpStat::ToHost as usize]);
+        for stat in XdpStat::ALL {
+            f.sample_u64(&[("action", stat.name())], x[stat as usize]);
+        }
     }
     let fdb = daemon
         .worker

@@ -102,7 +102,7 @@ impl KernelState {
             a.ifindex == ifindex
                 && match a.ip {
                     IpAddr::V4(_) => true,
-                    IpAddr::V6(v6) => v6.segments()[0] & 0xffc0 != 0xfe80,
+                    IpAddr::V6(v6) => !v6.is_unicast_link_local(),
                 }
         })
     }

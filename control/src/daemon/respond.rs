@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 use std::time::UNIX_EPOCH;
 
 use serde_json::{Value, json};
+use xsdn_common::{XDP_STAT_COUNT, XdpStat};
 use xsdn_dataplane::counters::PortSnapshot;
 use xsdn_dataplane::fdb::Location;
 use xsdn_dataplane::pipeline::BdSnapshot;
@@ -429,7 +430,7 @@ fn routes(daemon: &Daemon, filter: &Filter) -> Value {
         return json!([]);
     };
     // `--port`: the routes of the VNets the port carries.
-    let port_vnets: Option<Vec<&str>> = filter.port.as_ref().map(|name| {
+    let carried: Option<Vec<&str>> = filter.port.as_ref().map(|name| {
         daemon
             .ports
             .values()
@@ -444,7 +445,7 @@ fn routes(daemon: &Daemon, filter: &Filter) -> Value {
         }
         for route in &zone.connected_routes {
             if filter.vnet.as_ref().is_some_and(|v| v != &route.vnet)
-                || port_vnets
+                || carried
                     .as_ref()
                     .is_some_and(|vnets| !vnets.contains(&route.vnet.as_str()))
             {
@@ -495,15 +496,7 @@ fn counters(daemon: &Daemon, filter: &Filter) -> Value {
             Some(row)
         })
         .collect();
-    let xdp = daemon.xdp.stats().ok().map(|x| {
-        json!({
-            "redirected": x[xsdn_common::XdpStat::Redirected as usize],
-            "passed": x[xsdn_common::XdpStat::Passed as usize],
-            "unknown_port": x[xsdn_common::XdpStat::UnknownPort as usize],
-            "fell_back": x[xsdn_common::XdpStat::FellBack as usize],
-            "to_host": x[xsdn_common::XdpStat::ToHost as usize],
-        })
-    });
+    let xdp = daemon.xdp.stats().ok().map(|x| xdp_json(&x));
     json!({
         "ports": ports(daemon, filter),
         "vnets": vnets,
@@ -554,4 +547,13 @@ fn trace(daemon: &Daemon, spec: &super::trace::FrameSpec) -> Result<Value, Strin
             .collect::<Vec<_>>(),
         "outputs": outputs,
     }))
+}
+
+/// The XDP program's counters as `{name: frames}` (see [`XdpStat::name`]).
+pub(crate) fn xdp_json(stats: &[u64; XDP_STAT_COUNT as usize]) -> Value {
+    XdpStat::ALL
+        .iter()
+        .map(|&stat| (stat.name().to_owned(), Value::from(stats[stat as usize])))
+        .collect::<serde_json::Map<_, _>>()
+        .into()
 }

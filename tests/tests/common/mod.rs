@@ -265,6 +265,13 @@ impl Daemon {
         })
     }
 
+    /// Waits until `show ports` lists every one of `wanted`.
+    pub fn wait_for_ports(&self, world: &World, timeout: Duration, wanted: &[&str]) -> bool {
+        self.wait_ports(world, timeout, |p| {
+            wanted.iter().all(|n| p.iter().any(|x| x == n))
+        })
+    }
+
     /// Asserts the daemon still runs.
     pub fn assert_running(&self) {
         assert!(
