@@ -411,7 +411,7 @@ pub enum TablesError {
 }
 
 /// The forwarding state of one generation.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ForwardingTables {
     /// Generation number (informational; set by the daemon).
     pub generation: u64,
