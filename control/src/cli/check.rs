@@ -8,7 +8,8 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use crate::cli::sdn_io::{self, DEFAULT_SDN_DIR, EXIT_CONFIG_ERRORS, EXIT_USAGE, Prefer};
+use crate::cli::gate::{EXIT_CONFIG_ERRORS, EXIT_USAGE};
+use crate::config::load::{self, DEFAULT_SDN_DIR, Prefer};
 use crate::diag::Severity;
 use crate::validate;
 
@@ -37,10 +38,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     } else {
         Prefer::Pending
     };
-    let loaded = match sdn_io::load(&args.path, prefer) {
+    let loaded = match load::load(&args.path, prefer) {
         Ok(l) => l,
         Err(e) => {
-            eprintln!("xsdn check: {e:#}");
+            eprintln!("xsdn check: {:#}", anyhow::Error::from(e));
             return Ok(ExitCode::from(EXIT_USAGE));
         }
     };

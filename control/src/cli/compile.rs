@@ -7,8 +7,10 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use crate::cli::sdn_io::{self, DEFAULT_SDN_DIR, EXIT_USAGE, FactsArgs, Prefer};
+use crate::cli::facts_args::FactsArgs;
+use crate::cli::gate::{self, EXIT_USAGE};
 use crate::compile::{self, Encap, Tables};
+use crate::config::load::{self, DEFAULT_SDN_DIR, Prefer};
 
 /// Arguments of `xsdn compile`.
 #[derive(clap::Args, Debug)]
@@ -179,8 +181,8 @@ fn compile_to(args: &Args, out: &mut impl Write) -> anyhow::Result<ExitCode> {
     } else {
         Prefer::Running
     };
-    let loaded = sdn_io::load(&args.config, prefer)?;
-    if let Some(code) = sdn_io::refuse_errors("compile", &loaded, args.force) {
+    let loaded = load::load(&args.config, prefer)?;
+    if let Some(code) = gate::refuse_errors("compile", &loaded, args.force) {
         return Ok(code);
     }
     let (facts, warnings) = args.facts.facts(&loaded.parsed.config)?;

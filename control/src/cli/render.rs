@@ -8,7 +8,9 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 
-use crate::cli::sdn_io::{self, DEFAULT_SDN_DIR, EXIT_USAGE, FactsArgs, Prefer};
+use crate::cli::facts_args::FactsArgs;
+use crate::cli::gate::{self, EXIT_USAGE};
+use crate::config::load::{self, DEFAULT_SDN_DIR, Prefer};
 use crate::render::{render_frr, render_interfaces};
 
 /// Which file to print when no `--out` is given.
@@ -89,8 +91,8 @@ fn render(args: &Args) -> anyhow::Result<ExitCode> {
     } else {
         Prefer::Running
     };
-    let loaded = sdn_io::load(&args.config, prefer)?;
-    if let Some(code) = sdn_io::refuse_errors("render", &loaded, args.force) {
+    let loaded = load::load(&args.config, prefer)?;
+    if let Some(code) = gate::refuse_errors("render", &loaded, args.force) {
         return Ok(code);
     }
     let cfg = &loaded.parsed.config;

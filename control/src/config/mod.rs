@@ -3,11 +3,12 @@
 //! Two inputs, one model: the section-config files of an SDN directory
 //! (`zones.cfg`, `vnets.cfg`, ...) and the applied `.running-config` JSON
 //! snapshot. Readers take text plus a file name for diagnostics and never do
-//! I/O; the CLI edge reads the files. Unknown keys and types are warnings and
+//! I/O; [`load`] reads the files. Unknown keys and types are warnings and
 //! survive a write; malformed values are errors; nothing panics.
 
 pub mod build;
 pub mod json_lines;
+pub mod load;
 pub mod model;
 #[cfg(test)]
 mod proptests;

@@ -26,7 +26,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 /// Default location of the SDN configuration.
-pub const DEFAULT_CONFIG: &str = "/etc/pve/sdn";
+pub const DEFAULT_CONFIG: &str = crate::config::load::DEFAULT_SDN_DIR;
 /// Default control socket.
 pub const DEFAULT_SOCKET: &str = "/run/xsdn/xsdn.sock";
 

@@ -24,9 +24,9 @@ use xsdn_dataplane::worker::{WorkerConfig, WorkerHandle};
 use xsdn_dataplane::xdp::{AttachMode, XdpSteering, find_object};
 use xsdn_dataplane::xsk::XskSettings;
 
-use crate::cli::sdn_io::{self, Prefer};
 use crate::compile::compile;
 use crate::compile::tables::{Encap, Tables};
+use crate::config::load::{self, Prefer};
 use crate::config::model::SdnConfig;
 use crate::diag::Severity;
 use crate::validate;
@@ -117,30 +117,8 @@ impl Daemon {
         }
     }
 
-    /// Files whose change triggers a reload.
-    fn watched_files(&self) -> Vec<PathBuf> {
-        let path = &self.settings.config;
-        if path.is_dir() {
-            [
-                ".running-config",
-                "zones.cfg",
-                "vnets.cfg",
-                "subnets.cfg",
-                "controllers.cfg",
-                "ipams.cfg",
-                "dns.cfg",
-                "fabrics.cfg",
-            ]
-            .iter()
-            .map(|f| path.join(f))
-            .collect()
-        } else {
-            vec![path.clone()]
-        }
-    }
-
     fn fingerprint(&self) -> Vec<(PathBuf, Option<(SystemTime, u64)>)> {
-        self.watched_files()
+        load::watched_files(&self.settings.config)
             .into_iter()
             .map(|p| {
                 let stamp = std::fs::metadata(&p)
@@ -160,11 +138,11 @@ impl Daemon {
     /// invalid configuration leaves the one in force untouched.
     pub fn reload_config(&mut self) -> &ReloadOutcome {
         self.config.fingerprint = self.fingerprint();
-        let outcome = match sdn_io::load(&self.settings.config, Prefer::Running) {
+        let outcome = match load::load(&self.settings.config, Prefer::Running) {
             Err(e) => ReloadOutcome {
                 at: SystemTime::now(),
                 ok: false,
-                messages: vec![format!("{e:#}")],
+                messages: vec![super::chain(&e)],
             },
             Ok(loaded) => {
                 let diagnostics = validate::report(&loaded.parsed);

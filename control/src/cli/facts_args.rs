@@ -1,138 +1,16 @@
-//! The CLI edge that reads SDN configuration from disk.
+//! `--node`, `--interfaces`, `--local-ip`... : the node facts of `compile`
+//! and `render`, given on the command line or discovered on the running
+//! node.
 //!
-//! `PATH` may be an SDN directory (`/etc/pve/sdn`: the `.cfg` files and/or
-//! `.running-config`) or a single file: a `.running-config`-style JSON
-//! snapshot, or one `.cfg` file recognised by its name. Everything after
-//! reading the bytes is the pure library.
+//! Layer: CLI edge. Policy: every fact given by a flag wins; with
+//! `--interfaces` nothing is read from the live kernel; otherwise the rest
+//! comes from `/etc/network/interfaces` plus live discovery
+//! ([`crate::node::live`]).
 
 use std::fs;
-use std::io;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-use anyhow::{Context, bail};
-
-use crate::config::{Parsed, SdnFile, parse_running, parse_section_files};
-
-/// Default SDN directory on a Proxmox node.
-pub const DEFAULT_SDN_DIR: &str = "/etc/pve/sdn";
-
-/// Exit status of `check`, `compile` and `render` when the configuration
-/// has errors.
-pub const EXIT_CONFIG_ERRORS: u8 = 1;
-/// Exit status for usage errors, I/O errors and missing node facts.
-pub const EXIT_USAGE: u8 = 2;
-
-/// Prints the parse and validation diagnostics of `loaded` on stderr, one
-/// per line, and returns how many are errors.
-pub fn print_diagnostics(loaded: &Loaded) -> usize {
-    let diags = crate::validate::report(&loaded.parsed);
-    for d in &diags {
-        eprintln!("{}: {d}", d.severity);
-    }
-    diags.iter().filter(|d| d.is_error()).count()
-}
-
-/// The gate in front of `compile` and `render`: prints the diagnostics and,
-/// when there are errors and no `--force`, says that nothing is produced and
-/// returns the exit status to stop with.
-pub fn refuse_errors(cmd: &str, loaded: &Loaded, force: bool) -> Option<std::process::ExitCode> {
-    let errors = print_diagnostics(loaded);
-    if errors == 0 {
-        return None;
-    }
-    if force {
-        eprintln!("xsdn {cmd}: the configuration has {errors} error(s); going on anyway (--force)");
-        return None;
-    }
-    eprintln!(
-        "xsdn {cmd}: the configuration has {errors} error(s); nothing produced (fix them, or pass --force)"
-    );
-    Some(std::process::ExitCode::from(EXIT_CONFIG_ERRORS))
-}
-
-/// Which representation of a directory to read.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Prefer {
-    /// The `.cfg` files (what users edit); `.running-config` only if no `.cfg` exists.
-    Pending,
-    /// `.running-config` (what was applied); the `.cfg` files only if it is absent.
-    Running,
-}
-
-/// What was read, for messages.
-#[derive(Debug)]
-pub struct Loaded {
-    /// The parsed configuration and its parse diagnostics.
-    pub parsed: Parsed,
-    /// The files actually read.
-    pub files: Vec<PathBuf>,
-}
-
-fn read(path: &Path) -> anyhow::Result<Option<String>> {
-    match fs::read_to_string(path) {
-        Ok(s) => Ok(Some(s)),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(e).with_context(|| format!("reading {}", path.display())),
-    }
-}
-
-fn load_running(path: &Path) -> anyhow::Result<Loaded> {
-    let text = fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-    let name = path.file_name().map_or_else(
-        || path.display().to_string(),
-        |n| n.to_string_lossy().into_owned(),
-    );
-    Ok(Loaded {
-        parsed: parse_running(&text, &name),
-        files: vec![path.to_path_buf()],
-    })
-}
-
-/// Loads the configuration at `path`.
-pub fn load(path: &Path, prefer: Prefer) -> anyhow::Result<Loaded> {
-    let meta = fs::metadata(path).with_context(|| format!("cannot access {}", path.display()))?;
-    if meta.is_file() {
-        let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
-        if let Some(file) = SdnFile::ALL
-            .iter()
-            .copied()
-            .find(|f| name.as_deref() == Some(f.file_name()))
-        {
-            let text =
-                fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-            return Ok(Loaded {
-                parsed: parse_section_files(&[(file, text.as_str())]),
-                files: vec![path.to_path_buf()],
-            });
-        }
-        return load_running(path);
-    }
-    let running = path.join(".running-config");
-    let mut texts: Vec<(SdnFile, String)> = Vec::new();
-    let mut files = Vec::new();
-    for f in SdnFile::ALL {
-        let p = path.join(f.file_name());
-        if let Some(t) = read(&p)? {
-            texts.push((f, t));
-            files.push(p);
-        }
-    }
-    let use_running = running.is_file() && (prefer == Prefer::Running || texts.is_empty());
-    if use_running {
-        return load_running(&running);
-    }
-    if texts.is_empty() {
-        bail!(
-            "{} holds no SDN configuration (no .cfg files, no .running-config)",
-            path.display()
-        );
-    }
-    let refs: Vec<(SdnFile, &str)> = texts.iter().map(|(f, t)| (*f, t.as_str())).collect();
-    Ok(Loaded {
-        parsed: parse_section_files(&refs),
-        files,
-    })
-}
+use anyhow::Context;
 
 /// Options that give the node facts, shared by `compile` and `render`.
 ///
