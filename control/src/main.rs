@@ -21,7 +21,7 @@ enum Command {
     Switch(cli::switch::Args),
     /// Validate an SDN configuration (exit 0: clean or warnings, 1: errors, 2: usage/IO).
     Check(cli::check::Args),
-    /// Print what this node must do: the compiled forwarding tables.
+    /// Print what this node must do: its compiled configuration (the compiled node).
     Compile(cli::compile::Args),
     /// Write the node's interfaces.d/sdn and frr.conf as Proxmox would.
     Render(cli::render::Args),

@@ -1,7 +1,7 @@
-//! `xsdn compile`: print what this node must do (the compiled tables).
+//! `xsdn compile`: print what this node must do (the compiled node).
 //!
-//! Readable summary by default, the [`crate::compile::Tables`] as JSON with
-//! `--json` (field names documented in docs/tables.md).
+//! Readable summary by default, the [`crate::compile::CompiledNode`] as JSON with
+//! `--json` (field names documented in docs/compiled-node.md).
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -9,7 +9,7 @@ use std::process::ExitCode;
 
 use crate::cli::facts_args::FactsArgs;
 use crate::cli::gate::{self, EXIT_USAGE};
-use crate::compile::{self, Encap, Tables};
+use crate::compile::{self, CompiledNode, Encap};
 use crate::config::load::{self, DEFAULT_SDN_DIR, Prefer};
 
 /// Arguments of `xsdn compile`.
@@ -94,7 +94,7 @@ fn encap_summary(e: &Encap) -> String {
 }
 
 /// Writes the readable summary of `t`.
-pub fn summary(t: &Tables, out: &mut impl Write) -> std::io::Result<()> {
+pub fn summary(t: &CompiledNode, out: &mut impl Write) -> std::io::Result<()> {
     let version = t
         .config_version
         .map_or_else(String::new, |v| format!(" (config version {v})"));

@@ -1,13 +1,13 @@
-//! Compilation: configuration + node facts -> this node's [`Tables`].
+//! Compilation: configuration + node facts -> this node's [`CompiledNode`].
 //!
 //! [`compile`] does no I/O. It reads the same derivations as the renderers
-//! ([`resolve`]), so the tables and the kernel/FRR files describe the same
+//! ([`resolve`]), so the compiled node and the kernel/FRR files describe the same
 //! network. Per-VNet problems (a missing tag, a bridge the node does not
 //! have) skip that VNet with a reason instead of failing the whole node,
 //! as the reference generator does.
 
+pub mod compiled_node;
 pub mod resolve;
-pub mod tables;
 #[cfg(test)]
 mod tests;
 
@@ -16,10 +16,10 @@ use thiserror::Error;
 
 use crate::config::model::{SdnConfig, Subnet, Vnet, Zone, ZoneType, format_mac, parse_mac};
 use crate::node::NodeFacts;
+pub use compiled_node::*;
 use resolve::{ExitRole, LoopbackLookup};
-pub use tables::*;
 
-/// Why a node's tables could not be compiled at all.
+/// Why a node could not be compiled at all.
 #[derive(Debug, Error, PartialEq, Eq)]
 pub enum CompileError {
     /// The node facts carry no node name.
@@ -267,12 +267,12 @@ fn zone_table(
 }
 
 /// Compiles what the node described by `facts` must do.
-pub fn compile(cfg: &SdnConfig, facts: &NodeFacts) -> Result<Tables, CompileError> {
+pub fn compile(cfg: &SdnConfig, facts: &NodeFacts) -> Result<CompiledNode, CompileError> {
     if facts.name.is_empty() {
         return Err(CompileError::NoNodeName);
     }
-    let mut tables = Tables {
-        format: TABLES_FORMAT,
+    let mut compiled = CompiledNode {
+        format: COMPILED_NODE_FORMAT,
         node: facts.name.clone(),
         config_version: cfg.version,
         zones: Vec::new(),
@@ -282,7 +282,7 @@ pub fn compile(cfg: &SdnConfig, facts: &NodeFacts) -> Result<Tables, CompileErro
     };
     for vnet in cfg.vnets_sorted() {
         let Some(zone) = cfg.zone_of(vnet) else {
-            tables.skipped.push(Skipped {
+            compiled.skipped.push(Skipped {
                 vnet: vnet.id.clone(),
                 reason: format!(
                     "zone '{}' does not exist",
@@ -295,14 +295,14 @@ pub fn compile(cfg: &SdnConfig, facts: &NodeFacts) -> Result<Tables, CompileErro
             continue;
         }
         let Some(zone_kind) = kind(zone) else {
-            tables.skipped.push(Skipped {
+            compiled.skipped.push(Skipped {
                 vnet: vnet.id.clone(),
                 reason: format!("zone type '{}' is not supported", zone.zone_type.as_str()),
             });
             continue;
         };
         match encap(cfg, zone, vnet, facts) {
-            Ok(encap) => tables.vnets.push(VnetTable {
+            Ok(encap) => compiled.vnets.push(VnetTable {
                 name: vnet.id.clone(),
                 zone: zone.id.clone(),
                 zone_type: zone_kind,
@@ -318,7 +318,7 @@ pub fn compile(cfg: &SdnConfig, facts: &NodeFacts) -> Result<Tables, CompileErro
                     .collect(),
                 encap,
             }),
-            Err(reason) => tables.skipped.push(Skipped {
+            Err(reason) => compiled.skipped.push(Skipped {
                 vnet: vnet.id.clone(),
                 reason,
             }),
@@ -327,10 +327,10 @@ pub fn compile(cfg: &SdnConfig, facts: &NodeFacts) -> Result<Tables, CompileErro
     let mut warnings = Vec::new();
     for zone in cfg.zones_sorted() {
         if let Some(k) = kind(zone) {
-            let t = zone_table(cfg, zone, k, facts, &tables.vnets, &mut warnings);
-            tables.zones.push(t);
+            let t = zone_table(cfg, zone, k, facts, &compiled.vnets, &mut warnings);
+            compiled.zones.push(t);
         }
     }
-    tables.warnings = warnings;
-    Ok(tables)
+    compiled.warnings = warnings;
+    Ok(compiled)
 }

@@ -50,7 +50,7 @@ const CFG: &str = r#"{"version": 9,
    "si-2001:db8::-64": {"type": "subnet", "vnet": "s1", "gateway": "2001:db8::1"}}},
  "controllers": {"ids": {"ctl": {"type": "evpn", "asn": 65000, "peers": "192.168.0.1,192.168.0.2"}}}}"#;
 
-fn tables(node: &str) -> Tables {
+fn tables(node: &str) -> CompiledNode {
     let parsed = parse_running(CFG, ".running-config");
     assert!(parsed.diagnostics.is_empty(), "{:?}", parsed.diagnostics);
     compile(&parsed.config, &facts(node)).unwrap()
@@ -185,7 +185,7 @@ fn json_field_names_are_stable() {
         .unwrap();
     assert_eq!(ev["exit"]["role"], "secondary");
     assert_eq!(ev["default_route"]["kind"], "host");
-    let back: Tables = serde_json::from_value(json).unwrap();
+    let back: CompiledNode = serde_json::from_value(json).unwrap();
     assert_eq!(back, tables("n1"));
 }
 

@@ -1,6 +1,6 @@
 //! From compiled tables and the kernel's state to what the dataplane runs.
 //!
-//! Pure (no I/O): given this node's compiled [`Tables`], a [`KernelState`]
+//! Pure (no I/O): given this node's compiled [`CompiledNode`], a [`KernelState`]
 //! snapshot, the route toward each VXLAN peer and the node settings, build
 //! the dataplane's [`ForwardingTables`], the list of interfaces to take over
 //! (guest ports steered whole, uplinks steered by tag/UDP port), and the
@@ -31,7 +31,7 @@ use xsdn_dataplane::tables::{
 };
 use xsdn_dataplane::wire::EthernetAddress;
 
-use crate::compile::tables::{Encap, Tables, VnetTable};
+use crate::compile::{CompiledNode, Encap, VnetTable};
 use crate::config::model::VlanProtocol;
 use crate::node::interfaces::is_physical_port;
 
@@ -364,7 +364,7 @@ impl Builder<'_> {
 /// Builds the plan. `routes` holds the kernel's route toward each VXLAN
 /// peer (missing = no route).
 pub fn plan(
-    tables: &Tables,
+    tables: &CompiledNode,
     kernel: &KernelState,
     routes: &HashMap<IpAddr, RouteTo>,
     settings: &PlanSettings,
@@ -500,7 +500,7 @@ pub fn plan(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::compile::tables::{BridgeKind, TABLES_FORMAT, ZoneKind};
+    use crate::compile::{BridgeKind, COMPILED_NODE_FORMAT, ZoneKind};
     use crate::daemon::kernel::Neighbour;
     use xsdn_dataplane::tables::PortRole;
 
@@ -556,9 +556,9 @@ mod tests {
         }
     }
 
-    fn tables(vnets: Vec<VnetTable>) -> Tables {
-        Tables {
-            format: TABLES_FORMAT,
+    fn tables(vnets: Vec<VnetTable>) -> CompiledNode {
+        CompiledNode {
+            format: COMPILED_NODE_FORMAT,
             node: "node1".into(),
             config_version: None,
             zones: Vec::new(),

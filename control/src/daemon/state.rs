@@ -25,7 +25,7 @@ use xsdn_dataplane::xdp::{AttachMode, XdpSteering, find_object};
 use xsdn_dataplane::xsk::XskSettings;
 
 use crate::compile::compile;
-use crate::compile::tables::{Encap, Tables};
+use crate::compile::{CompiledNode, Encap};
 use crate::config::load::{self, Prefer};
 use crate::config::model::SdnConfig;
 use crate::diag::Severity;
@@ -86,7 +86,7 @@ pub struct Daemon {
     /// Configuration state.
     pub config: ConfigState,
     /// Compiled tables of the configuration in force.
-    pub compiled: Option<Tables>,
+    pub compiled: Option<CompiledNode>,
     /// Last kernel snapshot.
     pub kernel_state: KernelState,
     /// Ports taken over, by slot.

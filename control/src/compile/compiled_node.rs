@@ -1,11 +1,14 @@
-//! The compiled tables: what one node must do, the contract with the
-//! dataplane daemon.
+//! The compiled node: what one node must do, the contract between
+//! `compile` and the daemon's lowering step (`crate::lower`).
 //!
-//! Node-specific (only this node's view: its VTEP address, peers other than
-//! itself, its exit-node role), name-based (interface names, never
-//! ifindexes), serde-serialisable with stable snake_case field names. Every
-//! field is documented in `docs/tables.md`; [`TABLES_FORMAT`] changes when a
-//! field changes meaning or disappears.
+//! Layer: pure data. Node-specific (only this node's view: its VTEP
+//! address, peers other than itself, its exit-node role), name-based
+//! (interface names, never ifindexes), serde-serialisable with stable
+//! snake_case field names (`xsdn compile --json`). Every field is
+//! documented in `docs/compiled-node.md`; [`COMPILED_NODE_FORMAT`] changes
+//! when a field changes meaning or disappears. Not to be confused with the
+//! dataplane's `ForwardingTables` (port slots, bridge-domain ids), which
+//! `crate::lower` builds from this and the kernel's state.
 
 use std::net::IpAddr;
 
@@ -15,15 +18,15 @@ use serde::{Deserialize, Serialize};
 use crate::compile::resolve::ExitRole;
 use crate::config::model::VlanProtocol;
 
-/// Version of the table format (bumped on incompatible changes).
-pub const TABLES_FORMAT: u32 = 1;
+/// Version of the compiled-node format (bumped on incompatible changes).
+pub const COMPILED_NODE_FORMAT: u32 = 1;
 
 /// Everything this node must do.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Tables {
-    /// [`TABLES_FORMAT`].
+pub struct CompiledNode {
+    /// [`COMPILED_NODE_FORMAT`].
     pub format: u32,
-    /// The node these tables are for.
+    /// The node this was compiled for.
     pub node: String,
     /// `version` of the applied configuration, if known.
     pub config_version: Option<u64>,
@@ -37,7 +40,7 @@ pub struct Tables {
     pub warnings: Vec<String>,
 }
 
-impl Tables {
+impl CompiledNode {
     /// The VNet called `name`.
     pub fn vnet(&self, name: &str) -> Option<&VnetTable> {
         self.vnets.iter().find(|v| v.name == name)
