@@ -21,7 +21,7 @@ pub struct FactsArgs {
     #[arg(long, value_name = "NAME")]
     pub node: Option<String>,
     /// The node's own interfaces file. When given, bridges and addresses come
-    /// from this file only (nothing is read from /sys) [default:
+    /// from this file only (nothing is read from the kernel) [default:
     /// /etc/network/interfaces plus the live kernel state].
     #[arg(long, value_name = "FILE")]
     pub interfaces: Option<PathBuf>,
@@ -98,13 +98,20 @@ impl FactsArgs {
             }
         };
         let mut facts = NodeFacts::from_interfaces(&name, &file);
-        if !offline {
-            for a in live::ip_addresses() {
-                if !facts.addresses.iter().any(|b| b.addr == a.addr) {
-                    facts.addresses.push(a);
+        let live_node = if offline {
+            None
+        } else {
+            match live::LiveNode::open() {
+                Ok(node) => Some(node),
+                Err(e) => {
+                    warnings.push(format!("{:#}", anyhow::Error::from(e)));
+                    None
                 }
             }
-            warnings.extend(live::refresh_bridges(&mut facts));
+        };
+        if let Some(node) = &live_node {
+            node.add_addresses(&mut facts);
+            warnings.extend(node.refresh_bridges(&mut facts));
         }
         for spec in &self.bridge_ports {
             let (bridge, ports) = spec.split_once('=').with_context(|| {
@@ -144,8 +151,10 @@ impl FactsArgs {
                 );
             }
             (None, None) => {
-                (facts.route_source, facts.egress_v4, facts.egress_v6) =
-                    live::route_sources(first_peer(cfg));
+                if let Some(node) = &live_node {
+                    (facts.route_source, facts.egress_v4, facts.egress_v6) =
+                        node.route_sources(first_peer(cfg));
+                }
                 if facts.route_source.is_none() {
                     warnings.push(
                         "no route toward the peers; pass --local-ip and --local-iface".into(),
@@ -155,11 +164,12 @@ impl FactsArgs {
         }
         facts.router_mac = match self.router_mac {
             Some(m) => Some(m.0),
-            None if offline => None,
-            None => facts
-                .route_source
-                .as_ref()
-                .and_then(|s| live::router_mac(&s.iface)),
+            None => live_node.as_ref().and_then(|node| {
+                facts
+                    .route_source
+                    .as_ref()
+                    .and_then(|s| node.router_mac(&s.iface))
+            }),
         };
         Ok((facts, warnings))
     }

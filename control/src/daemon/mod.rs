@@ -18,8 +18,6 @@
 
 pub mod api;
 pub mod exposition;
-pub mod facts;
-pub mod kernel;
 pub mod metrics;
 pub mod plan;
 pub mod ports;

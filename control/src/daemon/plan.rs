@@ -35,7 +35,7 @@ use crate::compile::{CompiledNode, Encap, VnetTable};
 use crate::config::model::VlanProtocol;
 use crate::node::interfaces::is_physical_port;
 
-use super::kernel::{KernelState, Link, RouteTo};
+use crate::node::kernel_state::{KernelState, Link, RouteTo};
 
 /// Name prefixes of kernel-side plumbing that is never a guest port.
 const PLUMBING_PREFIXES: &[&str] = &[
@@ -501,7 +501,7 @@ pub fn plan(
 mod tests {
     use super::*;
     use crate::compile::{BridgeKind, COMPILED_NODE_FORMAT, ZoneKind};
-    use crate::daemon::kernel::Neighbour;
+    use crate::node::kernel_state::Neighbour;
     use xsdn_dataplane::tables::PortRole;
 
     fn link(ifindex: u32, name: &str, kind: Option<&str>, master: Option<u32>) -> Link {
@@ -513,6 +513,7 @@ mod tests {
             mac: [2, 0, 0, 0, 0, ifindex as u8],
             mtu: 1500,
             up: true,
+            vlan_filtering: false,
         }
     }
 

@@ -32,10 +32,12 @@ use crate::diag::Severity;
 use crate::validate;
 
 use super::api::{self, Request, Response};
-use super::kernel::{Kernel, KernelState, RouteTo};
 use super::plan::{self, PlanSettings, Slots, Steering};
 use super::ports::{AttachedPort, give_back, set_host_path, take_over};
-use super::{AttachArg, Settings, facts, metrics};
+use super::{AttachArg, Settings, metrics};
+use crate::netlink::Kernel;
+use crate::node::kernel_state::{KernelState, RouteTo};
+use crate::node::live;
 
 /// Quiet time after a kernel notification before re-planning (coalesces
 /// bursts, including the notifications our own changes cause).
@@ -202,7 +204,8 @@ impl Daemon {
                 return;
             }
         };
-        let facts = facts::node_facts(&self.settings.node, &self.kernel, &kernel_state, &cfg).await;
+        let facts =
+            live::kernel_facts(&self.settings.node, &self.kernel, &kernel_state, &cfg).await;
         let tables = match compile(&cfg, &facts) {
             Ok(tables) => tables,
             Err(e) => {
@@ -394,7 +397,7 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     let listener = api::bind(&settings.socket, 0o600)
         .await
         .with_context(|| format!("control socket {}", settings.socket.display()))?;
-    let (kernel, mut kernel_events) = Kernel::connect()?;
+    let (kernel, mut kernel_events) = Kernel::connect_watching()?;
     let object = find_object(settings.xdp_object.as_deref())?;
     let mut xdp = XdpSteering::load(&object)?;
     // The XDP program logs only rare, rate-limited events; reading its

@@ -5,10 +5,14 @@
 //! with their ports and VLAN-aware/OVS flags, and the router MAC used for
 //! IPv6-underlay router ids. It is built from the node's interfaces file
 //! ([`NodeFacts::from_interfaces`]), discovered on a live node by
-//! [`live`] (the only module here that does I/O), and overridable field by
-//! field by command-line flags.
+//! [`live`] (the only module here that does I/O, over [`crate::netlink`]),
+//! and overridable field by field by command-line flags.
+//! [`kernel_state`] holds the plain snapshot of the kernel's links,
+//! addresses, neighbours and routes that live discovery and the daemon's
+//! lowering step read.
 
 pub mod interfaces;
+pub mod kernel_state;
 pub mod live;
 
 use std::collections::BTreeMap;
