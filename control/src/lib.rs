@@ -10,6 +10,7 @@ pub mod compile;
 pub mod config;
 pub mod daemon;
 pub mod diag;
+pub mod lower;
 pub mod netlink;
 pub mod node;
 pub mod render;

@@ -19,7 +19,6 @@
 pub mod api;
 pub mod exposition;
 pub mod metrics;
-pub mod plan;
 pub mod ports;
 pub mod respond;
 pub mod settings;

@@ -109,7 +109,7 @@ fn status(daemon: &Daemon) -> Value {
         "uptime_secs": daemon.started.elapsed().as_secs(),
         "worker_running": daemon.worker.is_running(),
         "ports": ports,
-        "warnings": daemon.plan_warnings,
+        "warnings": daemon.plan_warnings.iter().map(ToString::to_string).collect::<Vec<_>>(),
         "unresolved_next_hops": daemon.unresolved.iter().map(|(_, ip)| ip.to_string()).collect::<Vec<_>>(),
     })
 }

@@ -32,9 +32,10 @@ use crate::diag::Severity;
 use crate::validate;
 
 use super::api::{self, Request, Response};
-use super::plan::{self, PlanSettings, Slots, Steering};
 use super::ports::{AttachedPort, give_back, set_host_path, take_over};
 use super::{AttachArg, Settings, metrics};
+use crate::diag::Diagnostic;
+use crate::lower::{self, LowerSettings, SlotAllocator, Steering};
 use crate::netlink::Kernel;
 use crate::node::kernel_state::{KernelState, RouteTo};
 use crate::node::live;
@@ -102,12 +103,12 @@ pub struct Daemon {
     /// Generation of the tables the worker runs.
     pub tables_generation: u64,
     /// Warnings of the last plan.
-    pub plan_warnings: Vec<String>,
+    pub plan_warnings: Vec<Diagnostic>,
     /// Next hops waiting for the kernel to resolve them.
     pub unresolved: Vec<(u32, IpAddr)>,
     /// When the daemon started.
     pub started: Instant,
-    slots: Slots,
+    slots: SlotAllocator,
 }
 
 impl Daemon {
@@ -226,23 +227,23 @@ impl Daemon {
                 }
             }
         }
-        let settings = PlanSettings {
+        let settings = LowerSettings {
             uplinks: self.settings.uplinks.clone(),
             ports: self.settings.ports.clone(),
             vtep_ip: self.settings.vtep_ip,
         };
-        let plan = plan::plan(&tables, &kernel_state, &routes, &settings, &mut self.slots);
+        let plan = lower::lower(&tables, &kernel_state, &routes, &settings, &mut self.slots);
         for &(ifindex, ip) in &plan.unresolved {
             if let Err(e) = self.kernel.ensure_managed_neighbour(ifindex, ip).await {
                 tracing::warn!(%ip, error = %super::chain(&e), "asking the kernel to resolve a VXLAN next hop");
             }
         }
-        if plan.warnings != self.plan_warnings {
-            for warning in &plan.warnings {
+        if plan.diagnostics != self.plan_warnings {
+            for warning in &plan.diagnostics {
                 tracing::warn!("{warning}");
             }
         }
-        self.plan_warnings = plan.warnings.clone();
+        self.plan_warnings = plan.diagnostics.clone();
         self.unresolved = plan.unresolved.clone();
         self.vnet_counters = plan.vnet_counters.clone();
         self.compiled = Some(tables);
@@ -252,7 +253,7 @@ impl Daemon {
 
     /// Moves the running dataplane to `plan`: gives back ports that left,
     /// swaps the tables, takes over new ports, updates steering rules.
-    fn apply(&mut self, plan: plan::Plan) {
+    fn apply(&mut self, plan: lower::Plan) {
         let attach = self.attach_mode();
         // Ports that left or changed identity.
         let stale: Vec<PortIdx> = self
@@ -434,7 +435,7 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
         plan_warnings: Vec::new(),
         unresolved: Vec::new(),
         started: Instant::now(),
-        slots: Slots::default(),
+        slots: SlotAllocator::default(),
     };
     daemon.reload_config();
     daemon.replan().await;
