@@ -5,6 +5,9 @@
 //! fix it. Parsing, validation, compilation and rendering all report through
 //! this type and never abort on the first problem.
 //!
+//! [`error_chain`] writes any error with its causes on one line, the way
+//! diagnostics and log fields show them.
+//!
 //! [`Origin`] records where a section and each of its keys came from. It is
 //! metadata only: two origins always compare equal, so two configurations are
 //! equal when their content is, wherever it was read from.
@@ -73,6 +76,19 @@ impl fmt::Display for Diagnostic {
         }
         f.write_str(&self.message)
     }
+}
+
+/// An error and its causes on one line (`a: b: c`), for log fields and
+/// one-line messages.
+pub fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut out = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        out.push_str(": ");
+        out.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    out
 }
 
 /// `word` with its indefinite article: `a vlan`, `an evpn`, `an isis`.

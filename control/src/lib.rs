@@ -9,6 +9,7 @@ pub mod cli;
 pub mod compile;
 pub mod config;
 pub mod daemon;
+pub mod dataplane_host;
 pub mod diag;
 pub mod lower;
 pub mod netlink;

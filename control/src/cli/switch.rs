@@ -4,7 +4,8 @@
 //! one AF_XDP socket per (interface, RX queue) on a shared UMEM, steer every
 //! frame of the given interfaces to userspace, switch them by MAC address
 //! through the same pipeline the daemon uses (one local bridge domain), and
-//! detach everything on exit. Useful to check that a machine can run
+//! detach everything on exit. The dataplane is assembled by
+//! [`crate::dataplane_host`], as the daemon's is. Useful to check that a machine can run
 //! the dataplane at all, and as a benchmark subject next to the kernel
 //! bridge.
 
@@ -17,26 +18,14 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use xsdn_common::PortMode;
 use xsdn_dataplane::counters::PortSnapshot;
-use xsdn_dataplane::tables::{BdEncap, BridgeDomain, ForwardingTables, MAX_PORTS};
+use xsdn_dataplane::tables::{BdEncap, BridgeDomain, ForwardingTables, MAX_PORTS, PortIdx};
 use xsdn_dataplane::wire::EthernetAddress;
-use xsdn_dataplane::worker::{WorkerConfig, WorkerHandle};
-use xsdn_dataplane::xdp::{AttachMode, XdpSteering, find_object};
-use xsdn_dataplane::xsk::{self, SocketStats, XskSettings};
+use xsdn_dataplane::xsk::{self, SocketStats};
 
 use crate::cli::show::xdp_line;
-use crate::daemon::ports::{give_back, take_over};
-use crate::daemon::respond::xdp_json;
-
-/// XDP attach mode, as a command-line value.
-#[derive(Clone, Copy, Debug, clap::ValueEnum)]
-pub enum AttachArg {
-    /// Native (driver) mode, falling back to generic.
-    Auto,
-    /// Native (driver) mode only.
-    Native,
-    /// Generic (skb) mode only.
-    Generic,
-}
+use crate::dataplane_host::counters_json::xdp_json;
+use crate::dataplane_host::ports::PortRequest;
+use crate::dataplane_host::{AttachArg, DataplaneHost, HostConfig};
 
 /// Format of the summary printed on exit.
 #[derive(Clone, Copy, Debug, clap::ValueEnum)]
@@ -71,6 +60,30 @@ pub struct Args {
     pub summary: SummaryArg,
 }
 
+/// One local bridge domain with every port of `names` as a member, port
+/// slot `i` for the `i`-th name; returns the tables and the take-over
+/// requests.
+fn one_bridge(names: &[String]) -> anyhow::Result<(ForwardingTables, Vec<PortRequest>)> {
+    let mut tables = ForwardingTables::new();
+    let bd = tables.add_bd(BridgeDomain::new("switch", "switch", BdEncap::Local))?;
+    let mut requests = Vec::with_capacity(names.len());
+    for (slot, name) in names.iter().enumerate() {
+        let ifindex = xsk::ifindex(name)?;
+        let (mac, mtu) = xsk::mac_and_mtu(name)?;
+        tables
+            .add_guest_port(slot, name, EthernetAddress(mac), mtu, bd)
+            .with_context(|| format!("port {name}"))?;
+        requests.push(PortRequest {
+            slot,
+            name: name.clone(),
+            ifindex,
+            mode: PortMode::SteerAll,
+            host_mac: None,
+        });
+    }
+    Ok((tables, requests))
+}
+
 /// Runs the switch until SIGINT or SIGTERM.
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     if args.ports.len() < 2 {
@@ -84,65 +97,38 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             bail!("--port {port} is given twice");
         }
     }
-    let object = find_object(args.xdp_object.as_deref())?;
-    let mut xdp = XdpSteering::load(&object)?;
-    let attach = match args.attach {
-        AttachArg::Auto => AttachMode::Auto,
-        AttachArg::Native => AttachMode::Native,
-        AttachArg::Generic => AttachMode::Generic,
-    };
-
-    // One local bridge domain with every port as a member.
-    let mut tables = ForwardingTables::new();
-    let bd = tables.add_bd(BridgeDomain::new("switch", "switch", BdEncap::Local))?;
-    let mut interfaces = Vec::with_capacity(args.ports.len());
-    for (slot, name) in args.ports.iter().enumerate() {
-        let ifindex = xsk::ifindex(name)?;
-        let (mac, mtu) = xsk::mac_and_mtu(name)?;
-        tables
-            .add_guest_port(slot, name, EthernetAddress(mac), mtu, bd)
-            .with_context(|| format!("port {name}"))?;
-        interfaces.push((slot, name.clone(), ifindex));
-    }
-    let config = WorkerConfig {
-        xsk: XskSettings {
+    let (tables, requests) = one_bridge(&args.ports)?;
+    let mut host = DataplaneHost::start(
+        &HostConfig {
+            xdp_object: args.xdp_object.clone(),
+            attach: args.attach.into(),
             frames: args.frames,
-            ..XskSettings::default()
+            fdb_capacity: args.fdb_size,
+            fdb_age: None,
         },
-        fdb_capacity: args.fdb_size,
-        ..WorkerConfig::default()
-    };
-    let worker = WorkerHandle::spawn(config, Arc::new(tables))?;
-    let mut attached = Vec::with_capacity(interfaces.len());
-    for (slot, name, ifindex) in &interfaces {
-        match take_over(
-            &mut xdp,
-            &worker,
-            *slot,
-            name,
-            *ifindex,
-            PortMode::SteerAll,
-            None,
-            attach,
-        ) {
-            Ok(port) => attached.push(port),
-            Err(e) => {
-                for port in &attached {
-                    give_back(&mut xdp, &worker, port);
-                }
-                return Err(e);
-            }
+        Arc::new(tables),
+    )?;
+    for request in requests {
+        if let Err(e) = host.take_over(request) {
+            host.shutdown();
+            return Err(e.into());
         }
     }
-    let described: Vec<String> = attached
-        .iter()
+    let attached: Vec<(PortIdx, String)> = host
+        .ports()
+        .values()
+        .map(|p| (p.slot(), p.name().to_owned()))
+        .collect();
+    let described: Vec<String> = host
+        .ports()
+        .values()
         .map(|p| {
             format!(
                 "{} ({}, {} queue{})",
-                p.name,
-                p.attach.as_str(),
-                p.queues,
-                if p.queues == 1 { "" } else { "s" }
+                p.name(),
+                p.attach().as_str(),
+                p.queues(),
+                if p.queues() == 1 { "" } else { "s" }
             )
         })
         .collect();
@@ -153,22 +139,20 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             .context("installing the signal handler")?;
     }
     tracing::info!(ports = %described.join(", "), "switching; SIGINT or SIGTERM stops");
-    let mut xdp_logs = xdp.take_logger();
-    while !stop.load(Ordering::Relaxed) && worker.is_running() {
+    let mut xdp_logs = host.take_xdp_logger();
+    while !stop.load(Ordering::Relaxed) && host.worker().is_running() {
         std::thread::sleep(Duration::from_millis(100));
         if let Some(logs) = xdp_logs.as_mut() {
             logs.flush();
         }
     }
 
-    let xdp_stats = xdp.stats().ok();
-    for port in &attached {
-        give_back(&mut xdp, &worker, port);
-    }
-    xdp.detach_all()?;
+    let xdp_stats = host.xdp_stats();
+    host.release()?;
     tracing::info!("stopped; XDP detached");
+    let worker = host.worker();
     let fdb_entries = worker.query(|view| view.pipeline.fdb().len()).unwrap_or(0);
-    let slots: Vec<usize> = attached.iter().map(|p| p.slot).collect();
+    let slots: Vec<usize> = attached.iter().map(|(slot, _)| *slot).collect();
     let kernel = worker
         .query(move |view| {
             slots
@@ -181,10 +165,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         ports: attached
             .iter()
             .enumerate()
-            .map(|(i, p)| {
+            .map(|(i, (slot, name))| {
                 (
-                    p.name.clone(),
-                    worker.port_counters()[p.slot].snapshot(),
+                    name.clone(),
+                    worker.port_counters()[*slot].snapshot(),
                     kernel.get(i).copied().unwrap_or_default(),
                 )
             })
@@ -192,7 +176,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         xdp: xdp_stats,
         fdb_entries,
     };
-    worker.stop();
+    host.stop();
     match args.summary {
         SummaryArg::Text => summary.print_text(),
         SummaryArg::Json => println!("{}", summary.to_json()),

@@ -5,6 +5,8 @@
 //! over workers) and the daemon's own state; nothing on the forwarding path
 //! waits for a scrape. Labels are bounded: ports, VNets, zones, queues,
 //! drop reasons; never MAC or IP addresses.
+//!
+//! Layer: daemon reader; reads a [`DaemonView`] only.
 
 use xsdn_common::XdpStat;
 use xsdn_dataplane::counters::DropReason;
@@ -17,7 +19,7 @@ use super::metrics::{Exposition, Kind};
 
 /// A counter family: name, help, and how to read it from a snapshot.
 type CounterFamily<S> = (&'static str, &'static str, fn(&S) -> u64);
-use super::state::Daemon;
+use super::view::DaemonView;
 
 /// Per-socket kernel statistics of one port queue.
 struct SocketRow {
@@ -27,7 +29,7 @@ struct SocketRow {
 }
 
 /// Renders every metric.
-pub fn render(daemon: &Daemon) -> String {
+pub fn render(daemon: &DaemonView) -> String {
     let mut e = Exposition::new();
     build_info(&mut e, daemon);
     config(&mut e, daemon);
@@ -38,7 +40,7 @@ pub fn render(daemon: &Daemon) -> String {
     e.finish()
 }
 
-fn build_info(e: &mut Exposition, daemon: &Daemon) {
+fn build_info(e: &mut Exposition, daemon: &DaemonView) {
     e.family(
         "xsdn_build_info",
         Kind::Gauge,
@@ -48,7 +50,7 @@ fn build_info(e: &mut Exposition, daemon: &Daemon) {
     let started = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0.0, |d| d.as_secs_f64())
-        - daemon.started.elapsed().as_secs_f64();
+        - daemon.uptime().as_secs_f64();
     e.family(
         "xsdn_start_time_seconds",
         Kind::Gauge,
@@ -57,27 +59,27 @@ fn build_info(e: &mut Exposition, daemon: &Daemon) {
     .sample(&[], started.floor());
 }
 
-fn config(e: &mut Exposition, daemon: &Daemon) {
+fn config(e: &mut Exposition, daemon: &DaemonView) {
     e.family(
         "xsdn_config_generation",
         Kind::Gauge,
         "Generation of the SDN configuration in force (0 = none loaded).",
     )
-    .sample_u64(&[], daemon.config.generation);
+    .sample_u64(&[], daemon.config_generation());
     e.family(
         "xsdn_tables_generation",
         Kind::Gauge,
         "Generation of the forwarding tables the workers run.",
     )
-    .sample_u64(&[], daemon.tables_generation);
+    .sample_u64(&[], daemon.tables_generation());
     e.family(
         "xsdn_config_reloads_total",
         Kind::Counter,
         "Configuration loads by result (failed = rejected; the previous configuration stays in force).",
     )
-    .sample_u64(&[("result", "ok")], daemon.config.reloads_ok)
-    .sample_u64(&[("result", "failed")], daemon.config.reloads_failed);
-    let (ok, at) = daemon.config.last.as_ref().map_or((0.0, 0.0), |r| {
+    .sample_u64(&[("result", "ok")], daemon.reloads_ok())
+    .sample_u64(&[("result", "failed")], daemon.reloads_failed());
+    let (ok, at) = daemon.last_reload().map_or((0.0, 0.0), |r| {
         (
             if r.ok { 1.0 } else { 0.0 },
             r.at.duration_since(std::time::UNIX_EPOCH)
@@ -98,23 +100,22 @@ fn config(e: &mut Exposition, daemon: &Daemon) {
     .sample(&[], at);
 }
 
-fn role(daemon: &Daemon, slot: usize) -> &'static str {
-    match daemon.tables.ports.get(slot).map(|p| p.role) {
+fn role(daemon: &DaemonView, slot: usize) -> &'static str {
+    match daemon.tables().ports.get(slot).map(|p| p.role) {
         Some(PortRole::Guest { .. }) => "guest",
         Some(PortRole::Uplink) => "uplink",
         _ => "unused",
     }
 }
 
-fn ports(e: &mut Exposition, daemon: &Daemon) {
+fn ports(e: &mut Exposition, daemon: &DaemonView) {
     let rows: Vec<(String, &'static str, PortSnapshot)> = daemon
-        .ports
-        .values()
+        .ports()
         .map(|p| {
             (
-                p.name.clone(),
-                role(daemon, p.slot),
-                daemon.worker.port_counters()[p.slot].snapshot(),
+                p.name().to_owned(),
+                role(daemon, p.slot()),
+                daemon.worker().port_counters()[p.slot()].snapshot(),
             )
         })
         .collect();
@@ -161,8 +162,8 @@ fn ports(e: &mut Exposition, daemon: &Daemon) {
     }
 }
 
-fn vnets(e: &mut Exposition, daemon: &Daemon) {
-    let counters = daemon.worker.pipeline_counters();
+fn vnets(e: &mut Exposition, daemon: &DaemonView) {
+    let counters = daemon.worker().pipeline_counters();
     let rows: Vec<(
         String,
         String,
@@ -170,7 +171,7 @@ fn vnets(e: &mut Exposition, daemon: &Daemon) {
         String,
         xsdn_dataplane::pipeline::BdSnapshot,
     )> = daemon
-        .tables
+        .tables()
         .bds
         .iter()
         .filter_map(|bd| {
@@ -255,8 +256,8 @@ fn vnets(e: &mut Exposition, daemon: &Daemon) {
     }
 }
 
-fn pipeline(e: &mut Exposition, daemon: &Daemon) {
-    let counters = daemon.worker.pipeline_counters();
+fn pipeline(e: &mut Exposition, daemon: &DaemonView) {
+    let counters = daemon.worker().pipeline_counters();
     let mut f = e.family(
         "xsdn_malformed_frames_total",
         Kind::Counter,
@@ -265,7 +266,7 @@ fn pipeline(e: &mut Exposition, daemon: &Daemon) {
     for (reason, n) in counters.malformed_snapshot() {
         f.sample_u64(&[("reason", reason)], n);
     }
-    if let Ok(x) = daemon.xdp.stats() {
+    if let Some(x) = daemon.xdp_stats() {
         let mut f = e.family(
             "xsdn_xdp_frames_total",
             Kind::Counter,
@@ -276,7 +277,7 @@ fn pipeline(e: &mut Exposition, daemon: &Daemon) {
         }
     }
     let fdb = daemon
-        .worker
+        .worker()
         .query(|view| {
             let fdb = view.pipeline.fdb();
             let stats = fdb.stats();
@@ -309,9 +310,9 @@ fn pipeline(e: &mut Exposition, daemon: &Daemon) {
     }
 }
 
-fn sockets(e: &mut Exposition, daemon: &Daemon) {
+fn sockets(e: &mut Exposition, daemon: &DaemonView) {
     let rows: Vec<SocketRow> = daemon
-        .worker
+        .worker()
         .query(|view| {
             let mut rows = Vec::new();
             for port in view.ports.iter().flatten() {

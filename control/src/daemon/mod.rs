@@ -15,16 +15,27 @@
 //!
 //! On SIGINT/SIGTERM it detaches everything; if it dies, the kernel
 //! detaches the XDP program and the kernel bridges carry the traffic.
+//!
+//! Layer: the daemon is an event loop ([`event_loop`]), a reconcile step
+//! ([`reconcile`], writing [`applied`]) fed by the configuration source
+//! ([`config_source`]), and a read-only view ([`view`]) that the readers
+//! ([`respond`], [`exposition`]) use. Imports go one way: the loop uses
+//! everything; readers use only the view; the reconcile step never sees a
+//! reader. The pure lowering lives in [`crate::lower`], the dataplane
+//! assembly in [`crate::dataplane_host`], the netlink edge in
+//! [`crate::netlink`].
 
 pub mod api;
+pub mod applied;
+pub mod config_source;
+pub mod event_loop;
 pub mod exposition;
 pub mod metrics;
-pub mod ports;
+pub mod reconcile;
 pub mod respond;
 pub mod settings;
-pub mod state;
 pub mod trace;
-pub mod vlan_offload;
+pub mod view;
 
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
@@ -32,6 +43,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 
+use crate::dataplane_host::AttachArg;
 use settings::{DEFAULT_CONFIG, DEFAULT_SOCKET, SettingsFile};
 
 /// Node settings read when present and `--node-config` is not given.
@@ -39,17 +51,6 @@ pub const DEFAULT_NODE_CONFIG: &str = "/etc/xsdn/node.toml";
 
 /// Default metrics address (loopback only).
 pub const DEFAULT_METRICS: &str = "127.0.0.1:9469";
-
-/// XDP attach mode, as a command-line value.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
-pub enum AttachArg {
-    /// Native (driver) mode, falling back to generic.
-    Auto,
-    /// Native (driver) mode only.
-    Native,
-    /// Generic (skb) mode only.
-    Generic,
-}
 
 /// Arguments of `xsdn daemon`. Each also has a key in the node settings
 /// file; flags win.
@@ -232,18 +233,6 @@ impl Settings {
     }
 }
 
-/// An error and its causes on one line (`a: b: c`), for log fields.
-pub fn chain(error: &(dyn std::error::Error + 'static)) -> String {
-    let mut out = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        out.push_str(": ");
-        out.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    out
-}
-
 /// Runs the daemon until SIGINT or SIGTERM.
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let settings = Settings::resolve(args)?;
@@ -251,7 +240,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         .enable_all()
         .build()
         .context("starting the async runtime")?;
-    runtime.block_on(state::serve(settings))?;
+    runtime.block_on(event_loop::serve(settings))?;
     Ok(ExitCode::SUCCESS)
 }
 

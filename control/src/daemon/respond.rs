@@ -3,31 +3,30 @@
 //!
 //! Field names follow `bridge -j fdb` where the same thing is meant
 //! (`mac`, `ifname`, `dst`, `vni`, `vlan`, `state`).
+//!
+//! Layer: daemon reader. Everything here reads a [`DaemonView`]; a
+//! `reload` has already been carried out by the event loop when its
+//! answer is written here.
 
 use std::collections::BTreeMap;
 use std::time::UNIX_EPOCH;
 
 use serde_json::{Value, json};
-use xsdn_common::{XDP_STAT_COUNT, XdpStat};
 use xsdn_dataplane::counters::PortSnapshot;
 use xsdn_dataplane::fdb::Location;
 use xsdn_dataplane::pipeline::BdSnapshot;
 use xsdn_dataplane::tables::{BdEncap, ForwardingTables, PortRole, TPID_8021AD};
 
 use super::api::{Filter, Request, Response, Table};
-use super::state::Daemon;
+use super::view::DaemonView;
+use crate::dataplane_host::counters_json::xdp_json;
 
-/// Answers one request.
-pub async fn respond(daemon: &mut Daemon, request: Request) -> Response {
+/// Answers one request (for `reload`: the outcome of the reload the event
+/// loop just did).
+pub fn respond(daemon: &DaemonView, request: Request) -> Response {
     let result = match request {
         Request::Status => Ok(status(daemon)),
-        Request::Reload => {
-            let ok = daemon.reload_config().ok;
-            if ok {
-                daemon.replan().await;
-            }
-            Ok(reload_result(daemon))
-        }
+        Request::Reload => Ok(reload_result(daemon)),
         Request::Trace { frame } => trace(daemon, &frame),
         Request::Show { table, filter } => check_filter(daemon, &filter).map(|()| match table {
             Table::Ports => ports(daemon, &filter),
@@ -45,8 +44,8 @@ pub async fn respond(daemon: &mut Daemon, request: Request) -> Response {
 }
 
 /// Rejects filters naming things that do not exist (one clear line).
-fn check_filter(daemon: &Daemon, filter: &Filter) -> Result<(), String> {
-    let tables = &daemon.tables;
+fn check_filter(daemon: &DaemonView, filter: &Filter) -> Result<(), String> {
+    let tables = daemon.tables();
     if let Some(vnet) = &filter.vnet
         && !tables.bds.iter().any(|bd| &bd.vnet == vnet)
     {
@@ -60,7 +59,7 @@ fn check_filter(daemon: &Daemon, filter: &Filter) -> Result<(), String> {
         ));
     }
     if let Some(port) = &filter.port
-        && !daemon.ports.values().any(|p| &p.name == port)
+        && daemon.port_named(port).is_none()
     {
         return Err(format!(
             "unknown port '{port}' (not taken over by the dataplane)"
@@ -73,8 +72,8 @@ fn unix_secs(t: std::time::SystemTime) -> u64 {
     t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
 }
 
-fn last_reload(daemon: &Daemon) -> Value {
-    match &daemon.config.last {
+fn last_reload(daemon: &DaemonView) -> Value {
+    match daemon.last_reload() {
         Some(r) => json!({
             "at": unix_secs(r.at),
             "ok": r.ok,
@@ -84,39 +83,38 @@ fn last_reload(daemon: &Daemon) -> Value {
     }
 }
 
-fn status(daemon: &Daemon) -> Value {
+fn status(daemon: &DaemonView) -> Value {
     let ports: Vec<Value> = daemon
-        .ports
-        .values()
+        .ports()
         .map(|p| {
             json!({
-                "ifname": p.name,
-                "ifindex": p.ifindex,
-                "role": role_name(&daemon.tables, p.slot),
-                "xdp_mode": p.attach.as_str(),
-                "queues": p.queues,
+                "ifname": p.name(),
+                "ifindex": p.ifindex(),
+                "role": role_name(daemon.tables(), p.slot()),
+                "xdp_mode": p.attach().as_str(),
+                "queues": p.queues(),
             })
         })
         .collect();
     json!({
-        "node": daemon.settings.node,
-        "config": daemon.settings.config.display().to_string(),
-        "config_generation": daemon.config.generation,
-        "tables_generation": daemon.tables_generation,
+        "node": daemon.node(),
+        "config": daemon.config_path().display().to_string(),
+        "config_generation": daemon.config_generation(),
+        "tables_generation": daemon.tables_generation(),
         "last_reload": last_reload(daemon),
-        "reloads_ok": daemon.config.reloads_ok,
-        "reloads_failed": daemon.config.reloads_failed,
-        "uptime_secs": daemon.started.elapsed().as_secs(),
-        "worker_running": daemon.worker.is_running(),
+        "reloads_ok": daemon.reloads_ok(),
+        "reloads_failed": daemon.reloads_failed(),
+        "uptime_secs": daemon.uptime().as_secs(),
+        "worker_running": daemon.worker().is_running(),
         "ports": ports,
-        "warnings": daemon.plan_warnings.iter().map(ToString::to_string).collect::<Vec<_>>(),
-        "unresolved_next_hops": daemon.unresolved.iter().map(|(_, ip)| ip.to_string()).collect::<Vec<_>>(),
+        "warnings": daemon.diagnostics().iter().map(ToString::to_string).collect::<Vec<_>>(),
+        "unresolved_next_hops": daemon.unresolved().iter().map(|(_, ip)| ip.to_string()).collect::<Vec<_>>(),
     })
 }
 
-fn reload_result(daemon: &Daemon) -> Value {
+fn reload_result(daemon: &DaemonView) -> Value {
     json!({
-        "config_generation": daemon.config.generation,
+        "config_generation": daemon.config_generation(),
         "last_reload": last_reload(daemon),
     })
 }
@@ -169,8 +167,8 @@ fn zone_of<'a>(tables: &'a ForwardingTables, vnet: &str) -> Option<&'a str> {
         .map(|b| b.zone.as_str())
 }
 
-fn port_matches(daemon: &Daemon, slot: usize, name: &str, filter: &Filter) -> bool {
-    let tables = &daemon.tables;
+fn port_matches(daemon: &DaemonView, slot: usize, name: &str, filter: &Filter) -> bool {
+    let tables = daemon.tables();
     let vnets = port_vnets(tables, slot);
     filter.port.as_ref().is_none_or(|p| p == name)
         && filter
@@ -199,9 +197,9 @@ fn port_counters_json(s: &PortSnapshot) -> Value {
 }
 
 /// Kernel AF_XDP statistics per port slot, summed over its queues.
-fn socket_stats(daemon: &Daemon) -> BTreeMap<usize, xsdn_dataplane::xsk::SocketStats> {
+fn socket_stats(daemon: &DaemonView) -> BTreeMap<usize, xsdn_dataplane::xsk::SocketStats> {
     daemon
-        .worker
+        .worker()
         .query(|view| {
             (0..view.ports.len())
                 .filter(|&slot| view.ports[slot].is_some())
@@ -211,26 +209,26 @@ fn socket_stats(daemon: &Daemon) -> BTreeMap<usize, xsdn_dataplane::xsk::SocketS
         .unwrap_or_default()
 }
 
-fn ports(daemon: &Daemon, filter: &Filter) -> Value {
+fn ports(daemon: &DaemonView, filter: &Filter) -> Value {
     let kernel = socket_stats(daemon);
     let rows: Vec<Value> = daemon
-        .ports
-        .values()
-        .filter(|p| port_matches(daemon, p.slot, &p.name, filter))
+        .ports()
+        .filter(|p| port_matches(daemon, p.slot(), p.name(), filter))
         .map(|p| {
             let mut row = json!({
-                "ifname": p.name,
-                "ifindex": p.ifindex,
-                "slot": p.slot,
-                "role": role_name(&daemon.tables, p.slot),
-                "vnets": port_vnets(&daemon.tables, p.slot),
-                "xdp_mode": p.attach.as_str(),
-                "queues": p.queues,
-                "host_path": p.host_mac.is_some(),
+                "ifname": p.name(),
+                "ifindex": p.ifindex(),
+                "slot": p.slot(),
+                "role": role_name(daemon.tables(), p.slot()),
+                "vnets": port_vnets(daemon.tables(), p.slot()),
+                "xdp_mode": p.attach().as_str(),
+                "queues": p.queues(),
+                "host_path": p.host_mac().is_some(),
             });
-            let counters = port_counters_json(&daemon.worker.port_counters()[p.slot].snapshot());
+            let counters =
+                port_counters_json(&daemon.worker().port_counters()[p.slot()].snapshot());
             merge(&mut row, counters);
-            if let Some(k) = kernel.get(&p.slot) {
+            if let Some(k) = kernel.get(&p.slot()) {
                 merge(
                     &mut row,
                     json!({"kernel": {
@@ -278,10 +276,10 @@ fn port_name(tables: &ForwardingTables, slot: usize) -> &str {
     tables.ports.get(slot).map_or("", |p| p.name.as_str())
 }
 
-fn vnets(daemon: &Daemon, filter: &Filter) -> Value {
-    let tables = &daemon.tables;
+fn vnets(daemon: &DaemonView, filter: &Filter) -> Value {
+    let tables = daemon.tables();
     let fdb_by_bd: Vec<usize> = daemon
-        .worker
+        .worker()
         .query({
             let n = tables.bds.len();
             move |view| {
@@ -308,10 +306,7 @@ fn vnets(daemon: &Daemon, filter: &Filter) -> Value {
                 })
         })
         .map(|(id, bd)| {
-            let compiled = daemon
-                .compiled
-                .as_ref()
-                .and_then(|c| c.vnet(&bd.vnet));
+            let compiled = daemon.compiled().and_then(|c| c.vnet(&bd.vnet));
             json!({
                 "vnet": bd.vnet,
                 "zone": bd.zone,
@@ -330,10 +325,10 @@ fn vnets(daemon: &Daemon, filter: &Filter) -> Value {
     json!(rows)
 }
 
-fn fdb(daemon: &Daemon, filter: &Filter) -> Value {
-    let tables = std::sync::Arc::clone(&daemon.tables);
+fn fdb(daemon: &DaemonView, filter: &Filter) -> Value {
+    let tables = std::sync::Arc::clone(daemon.tables());
     let entries = daemon
-        .worker
+        .worker()
         .query(|view| view.pipeline.fdb().entries(view.now).collect::<Vec<_>>())
         .unwrap_or_default();
     let mut rows: Vec<Value> = Vec::with_capacity(entries.len());
@@ -383,8 +378,8 @@ fn fdb(daemon: &Daemon, filter: &Filter) -> Value {
     json!(rows)
 }
 
-fn vteps(daemon: &Daemon, filter: &Filter) -> Value {
-    let tables = &daemon.tables;
+fn vteps(daemon: &DaemonView, filter: &Filter) -> Value {
+    let tables = daemon.tables();
     let rows: Vec<Value> = tables
         .vteps
         .iter()
@@ -425,17 +420,15 @@ fn vteps(daemon: &Daemon, filter: &Filter) -> Value {
     json!(rows)
 }
 
-fn routes(daemon: &Daemon, filter: &Filter) -> Value {
-    let Some(compiled) = &daemon.compiled else {
+fn routes(daemon: &DaemonView, filter: &Filter) -> Value {
+    let Some(compiled) = daemon.compiled() else {
         return json!([]);
     };
     // `--port`: the routes of the VNets the port carries.
     let carried: Option<Vec<&str>> = filter.port.as_ref().map(|name| {
         daemon
-            .ports
-            .values()
-            .find(|p| &p.name == name)
-            .map(|p| port_vnets(&daemon.tables, p.slot))
+            .port_named(name)
+            .map(|p| port_vnets(daemon.tables(), p.slot()))
             .unwrap_or_default()
     });
     let mut rows = Vec::new();
@@ -481,9 +474,9 @@ fn bd_counters_json(s: &BdSnapshot) -> Value {
     })
 }
 
-fn counters(daemon: &Daemon, filter: &Filter) -> Value {
-    let tables = &daemon.tables;
-    let pipeline = daemon.worker.pipeline_counters();
+fn counters(daemon: &DaemonView, filter: &Filter) -> Value {
+    let tables = daemon.tables();
+    let pipeline = daemon.worker().pipeline_counters();
     let vnets: Vec<Value> = tables
         .bds
         .iter()
@@ -496,7 +489,7 @@ fn counters(daemon: &Daemon, filter: &Filter) -> Value {
             Some(row)
         })
         .collect();
-    let xdp = daemon.xdp.stats().ok().map(|x| xdp_json(&x));
+    let xdp = daemon.xdp_stats().map(|x| xdp_json(&x));
     json!({
         "ports": ports(daemon, filter),
         "vnets": vnets,
@@ -507,22 +500,18 @@ fn counters(daemon: &Daemon, filter: &Filter) -> Value {
 
 /// `xsdn trace`: builds the described frame and asks the worker's pipeline
 /// what it would do with it; nothing is learnt, counted or sent.
-fn trace(daemon: &Daemon, spec: &super::trace::FrameSpec) -> Result<Value, String> {
-    let port = daemon
-        .ports
-        .values()
-        .find(|p| p.name == spec.port)
-        .ok_or_else(|| {
-            format!(
-                "unknown port '{}' (not taken over by the dataplane)",
-                spec.port
-            )
-        })?;
+fn trace(daemon: &DaemonView, spec: &super::trace::FrameSpec) -> Result<Value, String> {
+    let port = daemon.port_named(&spec.port).ok_or_else(|| {
+        format!(
+            "unknown port '{}' (not taken over by the dataplane)",
+            spec.port
+        )
+    })?;
     let frame = super::trace::build(spec)?;
-    let slot = port.slot;
-    let tables = std::sync::Arc::clone(&daemon.tables);
+    let slot = port.slot();
+    let tables = std::sync::Arc::clone(daemon.tables());
     let explanation = daemon
-        .worker
+        .worker()
         .query(move |view| view.pipeline.explain(slot, &frame))
         .map_err(|e| e.to_string())?;
     let outputs: Vec<Value> = explanation
@@ -547,13 +536,4 @@ fn trace(daemon: &Daemon, spec: &super::trace::FrameSpec) -> Result<Value, Strin
             .collect::<Vec<_>>(),
         "outputs": outputs,
     }))
-}
-
-/// The XDP program's counters as `{name: frames}` (see [`XdpStat::name`]).
-pub(crate) fn xdp_json(stats: &[u64; XDP_STAT_COUNT as usize]) -> Value {
-    XdpStat::ALL
-        .iter()
-        .map(|&stat| (stat.name().to_owned(), Value::from(stats[stat as usize])))
-        .collect::<serde_json::Map<_, _>>()
-        .into()
 }

@@ -1,22 +1,26 @@
 //! Taking an interface over with the fast path, and giving it back.
 //!
-//! Taking over: the worker opens one AF_XDP socket per RX queue, the
-//! sockets go into the port's XSKMAP slots, the port's steering mode goes
-//! into `PORTS`, and only then is the XDP program attached, so no frame is
-//! ever steered to an empty slot. Giving back reverses the order: detach,
-//! forget the port, empty the slots, close the sockets. Uplinks also have
-//! RX VLAN stripping turned off while owned (see [`super::vlan_offload`]).
+//! Layer: system edge (XDP maps, the worker's sockets, `ethtool`).
+//! Guarantees: taking over, the worker opens one AF_XDP socket per RX
+//! queue, the sockets go into the port's XSKMAP slots, the port's steering
+//! mode goes into `PORTS`, and only then is the XDP program attached, so no
+//! frame is ever steered to an empty slot; a take-over that fails half way
+//! is undone. Giving back reverses the order: detach, forget the port,
+//! empty the slots, close the sockets. Uplinks also have RX VLAN stripping
+//! turned off while owned (see [`super::vlan_offload`]).
 
 use xsdn_common::{MAX_QUEUES_PER_PORT, PORT_FLAG_HOST_PATH, PortConf, PortMode};
 use xsdn_dataplane::tables::PortIdx;
 use xsdn_dataplane::worker::WorkerHandle;
 use xsdn_dataplane::xdp::{AttachMode, XdpSteering};
 
+use super::HostError;
 use super::vlan_offload::{self, Stripping};
+use crate::diag::error_chain;
 
-/// An interface the fast path owns.
+/// An interface to take over.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct AttachedPort {
+pub struct PortRequest {
     /// Port slot.
     pub slot: PortIdx,
     /// Interface name.
@@ -25,16 +29,60 @@ pub struct AttachedPort {
     pub ifindex: u32,
     /// Steering mode.
     pub mode: PortMode,
-    /// XDP attach mode that worked.
-    pub attach: AttachMode,
-    /// Number of RX queues (one socket each).
-    pub queues: u32,
-    /// RX VLAN stripping turned off on an uplink, to restore.
-    pub stripping: Stripping,
     /// A guest port whose bridge carries host addresses: the bridge's MAC
     /// (frames for the host's stack go to the kernel, see
     /// [`PORT_FLAG_HOST_PATH`]).
     pub host_mac: Option<[u8; 6]>,
+}
+
+/// An interface the fast path owns.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AttachedPort {
+    slot: PortIdx,
+    name: String,
+    ifindex: u32,
+    mode: PortMode,
+    attach: AttachMode,
+    queues: u32,
+    stripping: Stripping,
+    host_mac: Option<[u8; 6]>,
+}
+
+impl AttachedPort {
+    /// Port slot.
+    pub fn slot(&self) -> PortIdx {
+        self.slot
+    }
+
+    /// Interface name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Interface index.
+    pub fn ifindex(&self) -> u32 {
+        self.ifindex
+    }
+
+    /// Steering mode.
+    pub fn mode(&self) -> PortMode {
+        self.mode
+    }
+
+    /// XDP attach mode that worked.
+    pub fn attach(&self) -> AttachMode {
+        self.attach
+    }
+
+    /// Number of RX queues (one socket each).
+    pub fn queues(&self) -> u32 {
+        self.queues
+    }
+
+    /// The bridge MAC of a guest port with a host path.
+    pub fn host_mac(&self) -> Option<[u8; 6]> {
+        self.host_mac
+    }
 }
 
 /// The XDP program's configuration of a port.
@@ -57,7 +105,7 @@ pub fn set_host_path(
     xdp: &mut XdpSteering,
     port: &mut AttachedPort,
     host_mac: Option<[u8; 6]>,
-) -> anyhow::Result<()> {
+) -> Result<(), HostError> {
     xdp.set_port(port.ifindex, port_conf(port.slot, port.mode, host_mac))?;
     port.host_mac = host_mac;
     Ok(())
@@ -68,25 +116,30 @@ pub fn xsk_base(slot: PortIdx) -> u32 {
     slot as u32 * MAX_QUEUES_PER_PORT
 }
 
-/// Takes `name` (index `ifindex`) over as port `slot`.
-#[allow(clippy::too_many_arguments)]
+/// Takes `request.name` over as port `request.slot`.
 pub fn take_over(
     xdp: &mut XdpSteering,
     worker: &WorkerHandle,
-    slot: PortIdx,
-    name: &str,
-    ifindex: u32,
-    mode: PortMode,
-    host_mac: Option<[u8; 6]>,
+    request: PortRequest,
     attach: AttachMode,
-) -> anyhow::Result<AttachedPort> {
+) -> Result<AttachedPort, HostError> {
+    let PortRequest {
+        slot,
+        name,
+        ifindex,
+        mode,
+        host_mac,
+    } = request;
     let sockets = worker
-        .open_port(slot, name)?
-        .map_err(|e| anyhow::anyhow!("AF_XDP sockets on {name}: {e}"))?;
+        .open_port(slot, &name)?
+        .map_err(|source| HostError::Sockets {
+            port: name.clone(),
+            source,
+        })?;
     let base = xsk_base(slot);
     // Uplinks: tags must stay in the frame for the XDP program to see them.
     let stripping = if mode == PortMode::SteerMatched {
-        vlan_offload::disable(name)
+        vlan_offload::disable(&name)
     } else {
         Stripping::default()
     };
@@ -95,9 +148,9 @@ pub fn take_over(
             xdp.set_socket(base + queue, fd)?;
         }
         xdp.set_port(ifindex, port_conf(slot, mode, host_mac))?;
-        xdp.attach(ifindex, name, attach)
+        xdp.attach(ifindex, &name, attach)
     })();
-    let all_queues = xsdn_dataplane::xsk::rx_queues(name);
+    let all_queues = xsdn_dataplane::xsk::rx_queues(&name);
     if all_queues > sockets.len() as u32 {
         tracing::warn!(
             port = name,
@@ -112,30 +165,24 @@ pub fn take_over(
             "XDP runs in generic (skb) mode here: slower, and GSO frames larger than the MTU are dropped (mtu_exceeded); native mode is preferred"
         );
     }
+    let port = AttachedPort {
+        slot,
+        name,
+        ifindex,
+        mode,
+        attach: *result.as_ref().unwrap_or(&attach),
+        queues: sockets.len() as u32,
+        stripping,
+        host_mac,
+    };
     match result {
-        Ok(attach) => Ok(AttachedPort {
-            slot,
-            name: name.to_owned(),
-            ifindex,
-            mode,
-            attach,
-            queues: sockets.len() as u32,
-            stripping,
-            host_mac,
-        }),
-        Err(e) => {
-            let partial = AttachedPort {
-                slot,
-                name: name.to_owned(),
-                ifindex,
-                mode,
-                attach,
-                queues: sockets.len() as u32,
-                stripping,
-                host_mac,
-            };
-            give_back(xdp, worker, &partial);
-            Err(anyhow::Error::from(e).context(format!("taking {name} over")))
+        Ok(_) => Ok(port),
+        Err(source) => {
+            give_back(xdp, worker, &port);
+            Err(HostError::Attach {
+                port: port.name,
+                source,
+            })
         }
     }
 }
@@ -144,19 +191,19 @@ pub fn take_over(
 /// failures are logged (the interface may already be gone).
 pub fn give_back(xdp: &mut XdpSteering, worker: &WorkerHandle, port: &AttachedPort) {
     if let Err(e) = xdp.detach(port.ifindex) {
-        tracing::debug!(port = %port.name, error = %super::chain(&e), "detaching XDP");
+        tracing::debug!(port = %port.name, error = %error_chain(&e), "detaching XDP");
     }
     if let Err(e) = xdp.remove_port(port.ifindex) {
-        tracing::debug!(port = %port.name, error = %super::chain(&e), "removing the port from PORTS");
+        tracing::debug!(port = %port.name, error = %error_chain(&e), "removing the port from PORTS");
     }
     let base = xsk_base(port.slot);
     for queue in 0..port.queues.max(1) {
         if let Err(e) = xdp.clear_socket(base + queue) {
-            tracing::debug!(port = %port.name, error = %super::chain(&e), "clearing an XSKMAP slot");
+            tracing::debug!(port = %port.name, error = %error_chain(&e), "clearing an XSKMAP slot");
         }
     }
     if let Err(e) = worker.close_port(port.slot) {
-        tracing::warn!(port = %port.name, error = %super::chain(&e), "closing the port's sockets");
+        tracing::warn!(port = %port.name, error = %error_chain(&e), "closing the port's sockets");
     }
     vlan_offload::restore(&port.name, &port.stripping);
 }

@@ -1,5 +1,7 @@
 //! RX VLAN stripping on uplinks.
 //!
+//! Layer: system edge (runs `ethtool`), used only by [`super::ports`].
+//!
 //! A NIC that strips VLAN tags on receive (`rx-vlan-offload`, and
 //! `rx-vlan-stag-hw-parse` for 802.1ad) hands XDP an untagged frame and
 //! keeps the tag in the descriptor, where the XDP program cannot steer on

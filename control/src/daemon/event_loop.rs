@@ -1,0 +1,259 @@
+//! The daemon's event loop: signals, timers, kernel notifications and
+//! requests, one at a time.
+//!
+//! Layer: daemon, the top of it. One task owns all state; nothing is
+//! shared with locks. Connection tasks (control socket, metrics) read
+//! their request, hand it to the loop over a channel and write the answer
+//! the loop sends back, so a slow client never stalls the loop. Reloads
+//! ([`ConfigSource`]) and re-plans ([`Reconciler`]) run here, off the
+//! workers' hot path; readers get a [`DaemonView`]. A `reload` request is
+//! carried out here, then answered by [`respond`] like any other.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use futures_util::StreamExt;
+use tokio::net::UnixListener;
+use tokio::signal::unix::{SignalKind, signal};
+use tokio::sync::{mpsc, oneshot};
+use xsdn_dataplane::tables::ForwardingTables;
+
+use crate::dataplane_host::{DataplaneHost, HostConfig, HostError};
+use crate::lower::LowerSettings;
+use crate::netlink::{Kernel, KernelError};
+
+use super::Settings;
+use super::api::{self, Request, Response};
+use super::config_source::ConfigSource;
+use super::reconcile::Reconciler;
+use super::view::DaemonView;
+use super::{exposition, metrics, respond};
+
+/// Quiet time after a kernel notification before re-planning (coalesces
+/// bursts, including the notifications our own changes cause).
+const KERNEL_SETTLE: Duration = Duration::from_millis(50);
+/// How often the XDP program's log records are read.
+const XDP_LOG_POLL: Duration = Duration::from_millis(500);
+/// How often to re-plan while a VXLAN next hop is still unresolved.
+const UNRESOLVED_RETRY: Duration = Duration::from_millis(500);
+
+/// Why the daemon could not start or had to stop.
+#[derive(Debug, thiserror::Error)]
+pub enum DaemonError {
+    /// The control socket could not be bound.
+    #[error("control socket {}", .path.display())]
+    ControlSocket {
+        /// Socket path.
+        path: PathBuf,
+        /// Cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The metrics address could not be bound.
+    #[error("metrics address {addr}")]
+    Metrics {
+        /// The address.
+        addr: std::net::SocketAddr,
+        /// Cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A signal handler could not be installed.
+    #[error("{signal} handler")]
+    Signal {
+        /// The signal.
+        signal: &'static str,
+        /// Cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// Netlink.
+    #[error(transparent)]
+    Kernel(#[from] KernelError),
+    /// The dataplane.
+    #[error(transparent)]
+    Host(#[from] HostError),
+    /// The kernel notifications stopped.
+    #[error("the netlink connection closed")]
+    NetlinkClosed,
+}
+
+type ControlRequest = (Request, oneshot::Sender<Response>);
+
+/// Accepts control connections and forwards their requests to the loop.
+async fn accept_control(listener: UnixListener, to_loop: mpsc::Sender<ControlRequest>) {
+    loop {
+        let Ok((stream, _)) = listener.accept().await else {
+            continue;
+        };
+        let to_loop = to_loop.clone();
+        tokio::spawn(api::serve_one(stream, move |request| async move {
+            let (reply, answer) = oneshot::channel();
+            if to_loop.send((request, reply)).await.is_err() {
+                return Response::error("the daemon is shutting down");
+            }
+            answer
+                .await
+                .unwrap_or_else(|_| Response::error("the daemon is shutting down"))
+        }));
+    }
+}
+
+fn on_signal(
+    kind: SignalKind,
+    name: &'static str,
+) -> Result<tokio::signal::unix::Signal, DaemonError> {
+    signal(kind).map_err(|source| DaemonError::Signal {
+        signal: name,
+        source,
+    })
+}
+
+/// The state the loop owns: the configuration source and the reconciler,
+/// stepped together.
+struct Daemon {
+    node: String,
+    started: Instant,
+    config: ConfigSource,
+    reconciler: Reconciler,
+}
+
+impl Daemon {
+    /// The read-only view for one answer.
+    fn view(&self) -> DaemonView<'_> {
+        DaemonView::new(
+            &self.node,
+            &self.config,
+            self.reconciler.applied(),
+            self.started,
+        )
+    }
+
+    /// Re-plans with the configuration in force (none: nothing to do).
+    async fn reconcile(&mut self) {
+        if let Some(cfg) = self.config.in_force() {
+            self.reconciler.reconcile(cfg).await;
+        }
+    }
+
+    /// Reloads the configuration and, when accepted, re-plans.
+    async fn reload(&mut self) {
+        if self.config.reload().ok {
+            self.reconcile().await;
+        }
+    }
+}
+
+/// Runs the daemon until SIGINT or SIGTERM.
+pub async fn serve(settings: Settings) -> Result<(), DaemonError> {
+    let listener =
+        api::bind(&settings.socket, 0o600)
+            .await
+            .map_err(|source| DaemonError::ControlSocket {
+                path: settings.socket.clone(),
+                source,
+            })?;
+    let (kernel, mut kernel_events) = Kernel::connect_watching()?;
+    let mut host = DataplaneHost::start(
+        &HostConfig {
+            xdp_object: settings.xdp_object.clone(),
+            attach: settings.attach.into(),
+            frames: settings.frames,
+            fdb_capacity: settings.fdb_size,
+            fdb_age: Some(Duration::from_secs(settings.fdb_age_secs)),
+        },
+        Arc::new(ForwardingTables::new()),
+    )?;
+    // The XDP program logs only rare, rate-limited events; reading its
+    // ring buffer twice a second is plenty (and needs no fd registration).
+    let mut xdp_logs = host.take_xdp_logger();
+    let lowering = LowerSettings {
+        uplinks: settings.uplinks.clone(),
+        ports: settings.ports.clone(),
+        vtep_ip: settings.vtep_ip,
+    };
+    let mut daemon = Daemon {
+        node: settings.node.clone(),
+        started: Instant::now(),
+        config: ConfigSource::new(settings.config.clone()),
+        reconciler: Reconciler::new(settings.node.clone(), kernel, lowering, host),
+    };
+    daemon.reload().await;
+
+    let (control_tx, mut control_rx) = mpsc::channel::<ControlRequest>(16);
+    let control_task = tokio::spawn(accept_control(listener, control_tx));
+    let (scrape_tx, mut scrape_rx) = mpsc::channel::<oneshot::Sender<String>>(16);
+    let metrics_task = match settings.metrics {
+        Some(addr) => {
+            let listener = metrics::bind(addr)
+                .await
+                .map_err(|source| DaemonError::Metrics { addr, source })?;
+            tracing::info!(%addr, "serving /metrics");
+            Some(tokio::spawn(metrics::serve_via(listener, scrape_tx)))
+        }
+        None => None,
+    };
+    let mut sigterm = on_signal(SignalKind::terminate(), "SIGTERM")?;
+    let mut sigint = on_signal(SignalKind::interrupt(), "SIGINT")?;
+    let mut sighup = on_signal(SignalKind::hangup(), "SIGHUP")?;
+    let mut config_poll = tokio::time::interval(Duration::from_millis(settings.config_poll_ms));
+    let mut settle: Option<tokio::time::Instant> = None;
+    let mut retry = tokio::time::interval(UNRESOLVED_RETRY);
+    let mut log_poll = tokio::time::interval(XDP_LOG_POLL);
+    tracing::info!(node = %settings.node, socket = %settings.socket.display(), "running");
+
+    loop {
+        let settle_at =
+            settle.unwrap_or_else(|| tokio::time::Instant::now() + Duration::from_secs(3600));
+        tokio::select! {
+            _ = sigterm.recv() => break,
+            _ = sigint.recv() => break,
+            _ = sighup.recv() => {
+                tracing::info!("SIGHUP: reloading the configuration");
+                daemon.reload().await;
+            }
+            _ = config_poll.tick() => {
+                if daemon.config.changed() {
+                    tracing::info!("configuration files changed: reloading");
+                    daemon.reload().await;
+                }
+            }
+            event = kernel_events.next() => {
+                if event.is_none() {
+                    return Err(DaemonError::NetlinkClosed);
+                }
+                settle = Some(tokio::time::Instant::now() + KERNEL_SETTLE);
+            }
+            _ = tokio::time::sleep_until(settle_at), if settle.is_some() => {
+                settle = None;
+                daemon.reconcile().await;
+            }
+            _ = log_poll.tick(), if xdp_logs.is_some() => {
+                if let Some(logs) = xdp_logs.as_mut() {
+                    logs.flush();
+                }
+            }
+            _ = retry.tick(), if daemon.reconciler.has_unresolved() => {
+                daemon.reconcile().await;
+            }
+            Some((request, reply)) = control_rx.recv() => {
+                if matches!(request, Request::Reload) {
+                    daemon.reload().await;
+                }
+                let _ = reply.send(respond::respond(&daemon.view(), request));
+            }
+            Some(reply) = scrape_rx.recv() => {
+                let _ = reply.send(exposition::render(&daemon.view()));
+            }
+        }
+    }
+    tracing::info!("stopping");
+    control_task.abort();
+    if let Some(task) = metrics_task {
+        task.abort();
+    }
+    let _ = std::fs::remove_file(&settings.socket);
+    daemon.reconciler.shutdown();
+    Ok(())
+}

@@ -1,0 +1,243 @@
+//! The reconcile step: moves the running dataplane to what the
+//! configuration in force and the kernel's current state call for.
+//!
+//! Layer: daemon; the only writer of [`Applied`]. One step observes (a
+//! kernel snapshot over netlink, node facts, `compile` for this node, the
+//! route toward each VXLAN peer), lowers ([`crate::lower`], pure) and
+//! applies the plan: ports that left are given back, kept ports get their
+//! host path updated, steering rules are replaced, the tables are swapped
+//! when they changed (before new ports are taken over, so a new port is
+//! known before its first frame) and new ports are taken over. Failures are
+//! logged and leave the rest of the plan applied; the next kernel event or
+//! reload retries.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use xsdn_common::PortMode;
+use xsdn_dataplane::tables::PortIdx;
+
+use crate::compile::{CompiledNode, Encap, compile};
+use crate::config::model::SdnConfig;
+use crate::dataplane_host::DataplaneHost;
+use crate::dataplane_host::ports::PortRequest;
+use crate::diag::error_chain;
+use crate::lower::{self, LowerSettings, Plan, SlotAllocator, Steering};
+use crate::netlink::Kernel;
+use crate::node::kernel_state::RouteTo;
+use crate::node::live;
+
+use super::applied::Applied;
+
+/// Reconciles the dataplane; owns it through [`Applied`].
+pub struct Reconciler {
+    node: String,
+    kernel: Kernel,
+    settings: LowerSettings,
+    slots: SlotAllocator,
+    applied: Applied,
+}
+
+fn mode_of(steering: Steering) -> PortMode {
+    match steering {
+        Steering::All => PortMode::SteerAll,
+        Steering::Matched => PortMode::SteerMatched,
+    }
+}
+
+/// The kernel's route toward every VXLAN peer of `compiled` (peers
+/// without one are absent).
+async fn peer_routes(kernel: &Kernel, compiled: &CompiledNode) -> HashMap<IpAddr, RouteTo> {
+    let mut routes = HashMap::new();
+    for vnet in &compiled.vnets {
+        if let Encap::Vxlan { peers, .. } = &vnet.encap {
+            for peer in peers {
+                if routes.contains_key(peer) {
+                    continue;
+                }
+                if let Ok(route) = kernel.route_get(*peer).await {
+                    routes.insert(*peer, route);
+                }
+            }
+        }
+    }
+    routes
+}
+
+impl Reconciler {
+    /// A reconciler for node `node` running `host`.
+    pub fn new(
+        node: String,
+        kernel: Kernel,
+        settings: LowerSettings,
+        host: DataplaneHost,
+    ) -> Reconciler {
+        Reconciler {
+            node,
+            kernel,
+            settings,
+            slots: SlotAllocator::default(),
+            applied: Applied::new(host),
+        }
+    }
+
+    /// What the dataplane runs now.
+    pub fn applied(&self) -> &Applied {
+        &self.applied
+    }
+
+    /// Whether a VXLAN next hop still waits for the kernel.
+    pub fn has_unresolved(&self) -> bool {
+        !self.applied.unresolved().is_empty()
+    }
+
+    /// Re-reads the kernel state, recompiles `cfg` for this node and
+    /// applies the resulting plan.
+    pub async fn reconcile(&mut self, cfg: &SdnConfig) {
+        let kernel_state = match self.kernel.snapshot().await {
+            Ok(state) => state,
+            Err(e) => {
+                tracing::error!(error = %error_chain(&e), "reading the kernel state");
+                return;
+            }
+        };
+        let facts = live::kernel_facts(&self.node, &self.kernel, &kernel_state, cfg).await;
+        let compiled = match compile(cfg, &facts) {
+            Ok(compiled) => compiled,
+            Err(e) => {
+                tracing::error!(error = %error_chain(&e), "compiling the configuration for this node");
+                return;
+            }
+        };
+        let routes = peer_routes(&self.kernel, &compiled).await;
+        let plan = lower::lower(
+            &compiled,
+            &kernel_state,
+            &routes,
+            &self.settings,
+            &mut self.slots,
+        );
+        for &(ifindex, ip) in &plan.unresolved {
+            if let Err(e) = self.kernel.ensure_managed_neighbour(ifindex, ip).await {
+                tracing::warn!(%ip, error = %error_chain(&e), "asking the kernel to resolve a VXLAN next hop");
+            }
+        }
+        if plan.diagnostics != self.applied.diagnostics() {
+            for diagnostic in &plan.diagnostics {
+                tracing::warn!("{diagnostic}");
+            }
+        }
+        self.applied
+            .record(compiled, plan.diagnostics.clone(), plan.unresolved.clone());
+        self.apply(plan);
+    }
+
+    /// Moves the running dataplane to `plan`.
+    fn apply(&mut self, plan: Plan) {
+        self.give_back_departed(&plan);
+        self.update_host_paths(&plan);
+        let host = self.applied.host_mut();
+        for (_, e) in host.set_steering(&plan.steer) {
+            tracing::error!(error = %error_chain(&e), "installing a steering rule");
+        }
+        // Tables first, so new ports are known before their first frame.
+        if self.applied.adopt_tables(plan.tables) {
+            let tables = Arc::clone(self.applied.tables());
+            if let Err(e) = self.applied.host().set_tables(tables) {
+                tracing::error!(error = %error_chain(&e), "handing new tables to the worker");
+            }
+        }
+        self.take_over_new(plan.ports.into_iter());
+    }
+
+    /// Gives back the ports that left the plan or changed identity.
+    fn give_back_departed(&mut self, plan: &Plan) {
+        let host = self.applied.host_mut();
+        let departed: Vec<PortIdx> = host
+            .ports()
+            .iter()
+            .filter(|(slot, port)| {
+                plan.ports.get(slot).is_none_or(|p| {
+                    p.name != port.name()
+                        || p.ifindex != port.ifindex()
+                        || mode_of(p.steering) != port.mode()
+                })
+            })
+            .map(|(slot, _)| *slot)
+            .collect();
+        for slot in departed {
+            if let Some(port) = host.ports().get(&slot) {
+                tracing::info!(port = %port.name(), "giving the port back to the kernel");
+            }
+            host.give_back(slot);
+        }
+    }
+
+    /// Kept ports whose bridge gained or lost host addresses.
+    fn update_host_paths(&mut self, plan: &Plan) {
+        let host = self.applied.host_mut();
+        let changed: Vec<(PortIdx, String, Option<[u8; 6]>)> = host
+            .ports()
+            .iter()
+            .filter_map(|(slot, port)| {
+                let planned = plan.ports.get(slot)?;
+                (planned.host_mac != port.host_mac())
+                    .then(|| (*slot, port.name().to_owned(), planned.host_mac))
+            })
+            .collect();
+        for (slot, name, host_mac) in changed {
+            match host.set_host_path(slot, host_mac) {
+                Ok(()) => tracing::info!(
+                    port = %name,
+                    host_path = host_mac.is_some(),
+                    "host path changed (frames for the bridge's own addresses go to the kernel)"
+                ),
+                Err(e) => {
+                    tracing::error!(port = %name, error = %error_chain(&e), "updating the port's host path")
+                }
+            }
+        }
+    }
+
+    /// Takes over the planned ports the dataplane does not own yet.
+    fn take_over_new(&mut self, planned: impl Iterator<Item = (PortIdx, lower::PlannedPort)>) {
+        let host = self.applied.host_mut();
+        for (slot, planned) in planned {
+            if host.ports().contains_key(&slot) {
+                continue;
+            }
+            let mode = mode_of(planned.steering);
+            let request = PortRequest {
+                slot,
+                name: planned.name.clone(),
+                ifindex: planned.ifindex,
+                mode,
+                host_mac: planned.host_mac,
+            };
+            match host.take_over(request) {
+                Ok(port) => {
+                    tracing::info!(
+                        port = %port.name(),
+                        role = if mode == PortMode::SteerAll { "guest" } else { "uplink" },
+                        vnet = planned.vnet.as_deref().unwrap_or("-"),
+                        xdp = port.attach().as_str(),
+                        queues = port.queues(),
+                        host_path = port.host_mac().is_some(),
+                        "took the port over"
+                    );
+                }
+                Err(e) => {
+                    tracing::error!(port = %planned.name, error = %error_chain(&e), "taking the port over")
+                }
+            }
+        }
+    }
+
+    /// Gives every port back, removes the steering rules and stops the
+    /// worker.
+    pub fn shutdown(self) {
+        self.applied.into_host().shutdown();
+        tracing::info!("stopped; every port is back with the kernel");
+    }
+}

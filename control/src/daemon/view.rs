@@ -1,0 +1,129 @@
+//! A read-only view of the running daemon, for the readers: control
+//! socket answers ([`super::respond`]), `/metrics` ([`super::exposition`])
+//! and `xsdn trace`.
+//!
+//! Layer: daemon; borrows the event loop's state for one answer and
+//! exposes only accessors, so a reader can neither change the dataplane
+//! nor reach the reconcile step or the loop.
+
+use std::net::IpAddr;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use xsdn_common::XDP_STAT_COUNT;
+use xsdn_dataplane::tables::ForwardingTables;
+use xsdn_dataplane::worker::WorkerHandle;
+
+use crate::compile::CompiledNode;
+use crate::dataplane_host::ports::AttachedPort;
+use crate::diag::Diagnostic;
+
+use super::applied::Applied;
+use super::config_source::{ConfigSource, ReloadOutcome};
+
+/// The daemon's state as readers see it.
+#[derive(Clone, Copy)]
+pub struct DaemonView<'a> {
+    node: &'a str,
+    config: &'a ConfigSource,
+    applied: &'a Applied,
+    started: Instant,
+}
+
+impl<'a> DaemonView<'a> {
+    /// A view of node `node`'s daemon, started at `started`.
+    pub fn new(
+        node: &'a str,
+        config: &'a ConfigSource,
+        applied: &'a Applied,
+        started: Instant,
+    ) -> DaemonView<'a> {
+        DaemonView {
+            node,
+            config,
+            applied,
+            started,
+        }
+    }
+
+    /// This node's name.
+    pub fn node(&self) -> &'a str {
+        self.node
+    }
+
+    /// Where the configuration is read from.
+    pub fn config_path(&self) -> &'a Path {
+        self.config.path()
+    }
+
+    /// Generation of the configuration in force (0 = none yet).
+    pub fn config_generation(&self) -> u64 {
+        self.config.generation()
+    }
+
+    /// The last reload attempt.
+    pub fn last_reload(&self) -> Option<&'a ReloadOutcome> {
+        self.config.last_reload()
+    }
+
+    /// Accepted reloads.
+    pub fn reloads_ok(&self) -> u64 {
+        self.config.reloads_ok()
+    }
+
+    /// Rejected reloads.
+    pub fn reloads_failed(&self) -> u64 {
+        self.config.reloads_failed()
+    }
+
+    /// Time since the daemon started.
+    pub fn uptime(&self) -> Duration {
+        self.started.elapsed()
+    }
+
+    /// The tables the worker runs.
+    pub fn tables(&self) -> &'a Arc<ForwardingTables> {
+        self.applied.tables()
+    }
+
+    /// Generation of the tables the worker runs.
+    pub fn tables_generation(&self) -> u64 {
+        self.applied.tables_generation()
+    }
+
+    /// The compiled node of the configuration in force.
+    pub fn compiled(&self) -> Option<&'a CompiledNode> {
+        self.applied.compiled()
+    }
+
+    /// The ports taken over, by slot.
+    pub fn ports(&self) -> impl Iterator<Item = &'a AttachedPort> + 'a {
+        self.applied.host().ports().values()
+    }
+
+    /// The port taken over as interface `name`.
+    pub fn port_named(&self, name: &str) -> Option<&'a AttachedPort> {
+        self.applied.host().port_named(name)
+    }
+
+    /// The worker (queries between batches, counters).
+    pub fn worker(&self) -> &'a WorkerHandle {
+        self.applied.host().worker()
+    }
+
+    /// The XDP program's counters, when readable.
+    pub fn xdp_stats(&self) -> Option<[u64; XDP_STAT_COUNT as usize]> {
+        self.applied.host().xdp_stats()
+    }
+
+    /// What the last plan could not serve.
+    pub fn diagnostics(&self) -> &'a [Diagnostic] {
+        self.applied.diagnostics()
+    }
+
+    /// VXLAN next hops the kernel has not resolved yet.
+    pub fn unresolved(&self) -> &'a [(u32, IpAddr)] {
+        self.applied.unresolved()
+    }
+}
