@@ -14,11 +14,32 @@ use crate::compile::CompiledNode;
 use crate::dataplane_host::DataplaneHost;
 use crate::diag::Diagnostic;
 
+/// The forwarding tables handed to the worker, and their generation.
+#[derive(Debug, Default)]
+struct TablesInForce {
+    tables: Arc<ForwardingTables>,
+    generation: u64,
+}
+
+impl TablesInForce {
+    /// Adopts `tables` as a new generation when they differ from the ones
+    /// in force (the generation number aside); returns whether they did.
+    fn adopt(&mut self, mut tables: ForwardingTables) -> bool {
+        tables.generation = self.tables.generation;
+        if tables == *self.tables {
+            return false;
+        }
+        self.generation += 1;
+        tables.generation = self.generation;
+        self.tables = Arc::new(tables);
+        true
+    }
+}
+
 /// The running dataplane and the plan it was last moved to.
 pub struct Applied {
     host: DataplaneHost,
-    tables: Arc<ForwardingTables>,
-    tables_generation: u64,
+    in_force: TablesInForce,
     compiled: Option<CompiledNode>,
     diagnostics: Vec<Diagnostic>,
     unresolved: Vec<(u32, IpAddr)>,
@@ -29,8 +50,7 @@ impl Applied {
     pub fn new(host: DataplaneHost) -> Applied {
         Applied {
             host,
-            tables: Arc::new(ForwardingTables::new()),
-            tables_generation: 0,
+            in_force: TablesInForce::default(),
             compiled: None,
             diagnostics: Vec::new(),
             unresolved: Vec::new(),
@@ -44,12 +64,12 @@ impl Applied {
 
     /// The tables the worker runs.
     pub fn tables(&self) -> &Arc<ForwardingTables> {
-        &self.tables
+        &self.in_force.tables
     }
 
     /// Generation of the tables the worker runs (0 = none handed out yet).
     pub fn tables_generation(&self) -> u64 {
-        self.tables_generation
+        self.in_force.generation
     }
 
     /// The compiled node of the configuration in force.
@@ -86,19 +106,41 @@ impl Applied {
 
     /// Adopts `tables` as a new generation when they differ from the ones
     /// in force; returns whether they did.
-    pub(super) fn adopt_tables(&mut self, mut tables: ForwardingTables) -> bool {
-        tables.generation = self.tables.generation;
-        if tables == *self.tables {
-            return false;
-        }
-        self.tables_generation += 1;
-        tables.generation = self.tables_generation;
-        self.tables = Arc::new(tables);
-        true
+    pub(super) fn adopt_tables(&mut self, tables: ForwardingTables) -> bool {
+        self.in_force.adopt(tables)
     }
 
     /// The dataplane, for shutting it down.
     pub(super) fn into_host(self) -> DataplaneHost {
         self.host
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use xsdn_dataplane::tables::{BdEncap, BridgeDomain};
+
+    use super::*;
+
+    fn one_vnet(name: &str) -> ForwardingTables {
+        let mut tables = ForwardingTables::new();
+        tables
+            .add_bd(BridgeDomain::new(name, "z1", BdEncap::Local))
+            .expect("bd");
+        tables
+    }
+
+    #[test]
+    fn a_new_generation_only_when_the_tables_change() {
+        let mut in_force = TablesInForce::default();
+        assert!(!in_force.adopt(ForwardingTables::new()), "empty as before");
+        assert_eq!(in_force.generation, 0);
+        assert!(in_force.adopt(one_vnet("v1")));
+        assert_eq!(in_force.generation, 1);
+        assert_eq!(in_force.tables.generation, 1, "the worker sees the number");
+        assert!(!in_force.adopt(one_vnet("v1")), "the same tables again");
+        assert_eq!(in_force.generation, 1);
+        assert!(in_force.adopt(one_vnet("v2")));
+        assert_eq!(in_force.generation, 2);
     }
 }

@@ -17,16 +17,7 @@ use crate::node::kernel_state::{KernelState, Link, RouteTo};
 use xsdn_dataplane::tables::PortRole;
 
 fn link(ifindex: u32, name: &str, kind: Option<&str>, master: Option<u32>) -> Link {
-    Link {
-        ifindex,
-        name: name.into(),
-        kind: kind.map(Into::into),
-        master,
-        mac: [2, 0, 0, 0, 0, ifindex as u8],
-        mtu: 1500,
-        up: true,
-        vlan_filtering: false,
-    }
+    Link::for_test(ifindex, name, kind, master)
 }
 
 /// node1 of the spec's VXLAN/VLAN examples: vmbr0 (eno1), VNet bridges
@@ -303,4 +294,60 @@ fn missing_bridge_and_explicit_ports() {
         "{:?}",
         plan2.diagnostics
     );
+}
+
+#[test]
+fn evpn_zones_are_reported_once_and_keep_their_counter_slots() {
+    let evpn = |name: &str| {
+        vnet(
+            name,
+            "evz",
+            Encap::Evpn {
+                vni: 20000,
+                vrf_vni: Some(10000),
+                vrf: "vrf_evz".into(),
+                udp_port: 4789,
+                local_ip: Some(ip("192.168.0.1")),
+                anycast_mac: None,
+                arp_nd_suppression: true,
+                bgp_peers: Vec::new(),
+            },
+        )
+    };
+    let plan = lower(
+        &compiled(vec![evpn("ev1"), evpn("ev2")]),
+        &kernel(),
+        &HashMap::new(),
+        &LowerSettings::default(),
+        &mut SlotAllocator::default(),
+    );
+    assert!(plan.tables.bds.is_empty(), "the kernel path serves EVPN");
+    assert_eq!(plan.vnet_counters.len(), 2);
+    let texts: Vec<String> = plan.diagnostics.iter().map(ToString::to_string).collect();
+    assert_eq!(
+        texts,
+        [
+            "dataplane: zone 'evz': EVPN zones are not forwarded by the dataplane yet (the kernel path serves them)"
+        ]
+    );
+}
+
+#[test]
+fn plumbing_is_never_a_guest_port() {
+    for (name, kind) in [
+        ("vxlan_myvnet1", Some("vxlan")),
+        ("ln_vlanvnet", Some("veth")),
+        ("pr_vlanvnet", Some("veth")),
+        ("eno1.10", Some("veth")),
+        ("vmbr9", Some("bridge")),
+        ("sv_x", None),
+    ] {
+        assert!(plumbing::is_plumbing(&link(9, name, kind, None)), "{name}");
+    }
+    for name in ["tap101i0", "veth100i0", "fwpr100p0"] {
+        assert!(
+            !plumbing::is_plumbing(&link(9, name, Some("veth"), None)),
+            "{name}"
+        );
+    }
 }

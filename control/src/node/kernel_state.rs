@@ -39,6 +39,27 @@ impl Link {
     pub fn is_bridge(&self) -> bool {
         self.kind.as_deref() == Some("bridge")
     }
+
+    /// A link for hand-built test snapshots: up, MTU 1500, MAC
+    /// `02:00:00:00:00:<ifindex>`.
+    #[cfg(test)]
+    pub(crate) fn for_test(
+        ifindex: u32,
+        name: &str,
+        kind: Option<&str>,
+        master: Option<u32>,
+    ) -> Link {
+        Link {
+            ifindex,
+            name: name.into(),
+            kind: kind.map(Into::into),
+            master,
+            mac: [2, 0, 0, 0, 0, ifindex as u8],
+            mtu: 1500,
+            up: true,
+            vlan_filtering: false,
+        }
+    }
 }
 
 /// An address assigned to an interface.

@@ -294,16 +294,7 @@ mod tests {
     }
 
     fn link(ifindex: u32, name: &str, kind: Option<&str>, master: Option<u32>) -> Link {
-        Link {
-            ifindex,
-            name: name.into(),
-            kind: kind.map(Into::into),
-            master,
-            mac: [2, 0, 0, 0, 0, ifindex as u8],
-            mtu: 1500,
-            up: true,
-            vlan_filtering: false,
-        }
+        Link::for_test(ifindex, name, kind, master)
     }
 
     fn state() -> KernelState {
