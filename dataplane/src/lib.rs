@@ -6,13 +6,12 @@
 //! - [`xdp`]: loading the XDP program and programming its steering maps;
 //! - [`counters`]: single-writer per-worker counters and drop reasons;
 //! - [`tables`]: the forwarding state of one configuration generation;
-//! - [`fdb`]: the bounded MAC table with learning, moves and ageing;
-//! - [`pipeline`]: classify, learn, look up, flood and rewrite, per frame;
+//! - [`pipeline`]: per frame, one walk that classifies, learns, looks up,
+//!   builds every output and counts (its MAC table, [`pipeline::fdb`], too);
 //! - [`worker`]: the worker thread: RX -> pipeline -> TX, and its handle.
 #![deny(missing_docs)]
 
 pub mod counters;
-pub mod fdb;
 pub mod pipeline;
 pub mod tables;
 pub mod wire;

@@ -24,6 +24,6 @@ pub use area::{Area, Frame};
 pub use netdev::{ifindex, mac_and_mtu, rx_queues};
 pub use pool::FramePool;
 pub use socket_set::{
-    BATCH, FrameBatch, QueueIdx, SocketStats, XskSet, XskSettings, wait_readable,
+    BATCH, FrameBatch, QueueIdx, Rings, SocketStats, XskSet, XskSettings, wait_readable,
 };
 pub use waker::Waker;
