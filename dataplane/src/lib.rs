@@ -3,6 +3,8 @@
 //! Layers, bottom up:
 //! - [`wire`]: zero-copy, bounds-checked views of the protocol headers;
 //! - [`xsk`]: the AF_XDP sockets and UMEM (the only `unsafe` code);
+//! - [`netdev`]: facts about a network device by name (index, queues, MAC,
+//!   MTU);
 //! - [`xdp`]: loading the XDP program and programming its steering maps;
 //! - [`counters`]: single-writer per-worker counters and drop reasons;
 //! - [`tables`]: the forwarding state of one configuration generation;
@@ -12,6 +14,7 @@
 #![deny(missing_docs)]
 
 pub mod counters;
+pub mod netdev;
 pub mod pipeline;
 pub mod tables;
 pub mod wire;

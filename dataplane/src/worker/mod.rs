@@ -347,7 +347,7 @@ fn handle(engine: &mut Engine, command: Command) {
 
 fn open_port(engine: &mut Engine, slot: PortSlot, name: &str) -> io::Result<Vec<(u32, RawFd)>> {
     close_port(engine, slot);
-    let queues = xsk::rx_queues(name).min(xsdn_common::MAX_QUEUES_PER_PORT);
+    let queues = crate::netdev::rx_queues(name).min(xsdn_common::MAX_QUEUES_PER_PORT);
     let mut opened = Vec::with_capacity(queues as usize);
     let mut fds = Vec::with_capacity(queues as usize);
     for queue in 0..queues {
