@@ -24,7 +24,7 @@ use xsdn_dataplane::pipeline::testing::{
 use xsdn_dataplane::pipeline::{Fate, Pipeline, RxFrame};
 use xsdn_dataplane::tables::{PortSlot, Tpid};
 use xsdn_dataplane::wire::EthernetAddress;
-use xsdn_dataplane::wire::testing::{FrameBuilder, mac};
+use xsdn_dataplane::wire::build::{FrameBuilder, mac};
 
 /// Frames per batch.
 const BATCH: usize = 64;

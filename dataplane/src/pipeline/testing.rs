@@ -13,7 +13,7 @@ use crate::counters::DropReason;
 use crate::tables::{
     BdEncap, BdId, BridgeDomain, ForwardingTables, NextHop, PortSlot, Tpid, Vid, Vni,
 };
-use crate::wire::testing::mac;
+use crate::wire::build::mac;
 use crate::wire::{EthernetAddress, FrameMeta};
 
 use super::{

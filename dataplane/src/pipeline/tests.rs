@@ -12,7 +12,7 @@ use crate::counters::DropReason;
 use crate::pipeline::fdb::{Fdb, Location};
 use crate::tables::{BdEncap, BridgeDomain, Tpid};
 use crate::wire::tcp::TcpFlags;
-use crate::wire::testing::{FrameBuilder, mac};
+use crate::wire::build::{FrameBuilder, mac};
 use crate::wire::{EtherType, EthernetAddress, Malformed, VlanTag, parse_frame};
 
 const VM1: EthernetAddress = mac(1);

@@ -16,7 +16,7 @@ use crate::tables::{
     BdEncap, BdId, BridgeDomain, FastMap, NextHop, PortRole, Tpid, VlanBinding, VlanKey, VniKey,
     Vtep,
 };
-use crate::wire::testing::{FrameBuilder, mac};
+use crate::wire::build::{FrameBuilder, mac};
 use crate::wire::{EthernetAddress, L3Meta, VlanTag, parse_frame, parse_vxlan};
 
 fn ip(n: u8, v6: bool) -> IpAddr {

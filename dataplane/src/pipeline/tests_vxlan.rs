@@ -11,7 +11,7 @@ use super::*;
 use crate::counters::DropReason;
 use crate::pipeline::fdb::Location;
 use crate::wire::checksum::{self, verify_l4_checksum};
-use crate::wire::testing::{FrameBuilder, mac};
+use crate::wire::build::{FrameBuilder, mac};
 use crate::wire::{EthernetAddress, L3Meta, L4Meta, parse_frame, parse_vxlan};
 
 const VM1: EthernetAddress = mac(1);

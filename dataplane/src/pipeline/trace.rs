@@ -318,7 +318,7 @@ mod tests {
     use super::super::testing::*;
     use crate::tables::PortSlot;
     use crate::wire::EthernetAddress;
-    use crate::wire::testing::{FrameBuilder, mac};
+    use crate::wire::build::{FrameBuilder, mac};
     use std::net::Ipv4Addr;
 
     fn udp(src: u8, dst: EthernetAddress) -> Vec<u8> {

@@ -2,7 +2,7 @@
 
 use super::*;
 use crate::pipeline::testing::{slot, vid, vni};
-use crate::wire::testing::mac;
+use crate::wire::build::mac;
 
 fn uplinked() -> ForwardingTables {
     let mut t = ForwardingTables::new();

@@ -35,7 +35,7 @@
 //!   never panic, whatever the input (property-tested on arbitrary and
 //!   mutated frames).
 //! - **No allocation.** Nothing in this module allocates, except the test
-//!   frame builders in `testing` (feature `testing`).
+//!   frame builders in [`build`] (for traces, tests and benchmarks).
 //! - **No `unsafe`.**
 //! - **Byte order.** Multi-byte fields are big-endian on the wire (network
 //!   byte order); getters return host values and setters take host values.
@@ -62,8 +62,7 @@ pub mod udp;
 pub mod vlan;
 pub mod vxlan;
 
-#[cfg(any(test, feature = "testing"))]
-pub mod testing;
+pub mod build;
 
 #[cfg(test)]
 mod tests;

@@ -24,7 +24,7 @@ pub use engine::PortQueues;
 use crate::counters::PortCounters;
 use crate::pipeline::{Fdb, Generation, Pipeline, PipelineCounters, Tick};
 use crate::tables::{ForwardingTables, PortSlot};
-use crate::xsk::{self, Waker, XskSet, XskSettings};
+use crate::xsk::{Waker, XskSet, XskSettings};
 
 /// Idle wait before re-checking commands and the stop flag, in ms.
 const IDLE_WAIT_MS: i32 = 100;
