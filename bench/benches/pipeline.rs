@@ -1,5 +1,5 @@
-//! Microbenchmarks of the forwarding pipeline per zone type: `decide` plus
-//! `rewrite_in_place` over a batch of 64 prebuilt frames, no I/O.
+//! Microbenchmarks of the forwarding pipeline per zone type: its walk
+//! (`Pipeline::process`) over a batch of 64 prebuilt frames, no I/O.
 //!
 //! Each case is known unicast (the MAC tables are warmed up first), so the
 //! numbers are the steady-state cost of one frame: parse, classify, learn
@@ -18,13 +18,13 @@ use std::net::Ipv4Addr;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_main};
 use xsdn_dataplane::pipeline::testing::{
-    GATEWAY_MAC, HEADROOM, UPLINK, UPLINK_MAC, VNI, chunk_with, deliver, pipeline, qinq_zones,
-    simple_zone, vlan_zone, vxlan_zone,
+    Buffers, GATEWAY_MAC, HEADROOM, UPLINK, UPLINK_MAC, VNI, chunk_with, deliver, pipeline,
+    qinq_zones, simple_zone, slot, vlan_zone, vxlan_zone, walk,
 };
-use xsdn_dataplane::pipeline::{Decision, Pipeline};
-use xsdn_dataplane::tables::{PortIdx, TPID_8021AD};
+use xsdn_dataplane::pipeline::{Fate, Pipeline, RxFrame};
+use xsdn_dataplane::tables::{PortSlot, Tpid};
 use xsdn_dataplane::wire::EthernetAddress;
-use xsdn_dataplane::wire::testing::{FrameBuilder, mac};
+use xsdn_dataplane::wire::build::{FrameBuilder, mac};
 
 /// Frames per batch.
 const BATCH: usize = 64;
@@ -49,30 +49,30 @@ fn udp_frame(src: u8, dst: EthernetAddress, size: usize) -> Vec<u8> {
 struct Case {
     name: &'static str,
     pipeline: Pipeline,
-    ingress: PortIdx,
+    ingress: PortSlot,
     frame: Vec<u8>,
 }
 
-fn warm(pipeline: &mut Pipeline, ingress: PortIdx, frame: &[u8]) {
+fn warm(pipeline: &mut Pipeline, ingress: PortSlot, frame: &[u8]) {
     deliver(pipeline, ingress, frame, 0).expect("warm-up frame is forwarded");
 }
 
 fn vxlan_from_peer2(inner: &[u8]) -> Vec<u8> {
     FrameBuilder::new(GATEWAY_MAC, UPLINK_MAC)
         .ipv4(Ipv4Addr::new(192, 168, 0, 2), Ipv4Addr::new(192, 168, 0, 1))
-        .vxlan(50000, VNI, inner)
+        .vxlan(50000, VNI.get(), inner)
 }
 
 fn cases(size: usize) -> Vec<Case> {
     let remote = mac(9);
     let mut simple = pipeline(simple_zone());
-    warm(&mut simple, 2, &udp_frame(2, BCAST, 64));
+    warm(&mut simple, slot(2), &udp_frame(2, BCAST, 64));
     let mut vlan = pipeline(vlan_zone());
     let hello = FrameBuilder::new(remote, BCAST)
         .vlan(10)
         .arp_request(Ipv4Addr::new(10, 0, 3, 9), Ipv4Addr::new(10, 0, 3, 1));
     warm(&mut vlan, UPLINK, &hello);
-    let mut qinq = pipeline(qinq_zones(TPID_8021AD));
+    let mut qinq = pipeline(qinq_zones(Tpid::Dot1ad));
     let hello = FrameBuilder::new(remote, BCAST)
         .qinq(20, 100)
         .arp_request(Ipv4Addr::new(10, 0, 3, 9), Ipv4Addr::new(10, 0, 3, 1));
@@ -84,30 +84,30 @@ fn cases(size: usize) -> Vec<Case> {
         &vxlan_from_peer2(&udp_frame(9, BCAST, 64)),
     );
     let mut decap = pipeline(vxlan_zone(false));
-    warm(&mut decap, 1, &udp_frame(1, BCAST, 64));
+    warm(&mut decap, slot(1), &udp_frame(1, BCAST, 64));
     vec![
         Case {
             name: "simple",
             pipeline: simple,
-            ingress: 1,
+            ingress: slot(1),
             frame: udp_frame(1, mac(2), size),
         },
         Case {
             name: "vlan_push",
             pipeline: vlan,
-            ingress: 1,
+            ingress: slot(1),
             frame: udp_frame(1, remote, size),
         },
         Case {
             name: "qinq_push",
             pipeline: qinq,
-            ingress: 1,
+            ingress: slot(1),
             frame: udp_frame(1, remote, size),
         },
         Case {
             name: "vxlan_encap",
             pipeline: encap,
-            ingress: 1,
+            ingress: slot(1),
             frame: udp_frame(1, remote, size),
         },
         Case {
@@ -119,24 +119,19 @@ fn cases(size: usize) -> Vec<Case> {
     ]
 }
 
-/// Decides and rewrites every frame of the batch once.
-fn run_batch(case: &mut Case, chunks: &mut [Vec<u8>]) {
+/// Walks every frame of the batch once.
+fn run_batch(case: &mut Case, chunks: &mut [Vec<u8>], egress: &mut Buffers) {
     let len = case.frame.len();
     let restored = len.min(RESTORED);
     let ingress = black_box(case.ingress);
     for chunk in chunks.iter_mut() {
         chunk[HEADROOM..HEADROOM + restored].copy_from_slice(&case.frame[..restored]);
-        let decision = case
-            .pipeline
-            .decide(ingress, &mut chunk[HEADROOM..HEADROOM + len], NOW);
-        if let Decision::Unicast { inner, egress, .. } = decision {
-            let out = case
-                .pipeline
-                .rewrite_in_place(&egress, &inner, chunk, HEADROOM, len);
-            black_box(out.ok());
-        } else {
-            black_box(decision);
-        }
+        let rx = RxFrame {
+            chunk,
+            start: HEADROOM,
+            len,
+        };
+        black_box(case.pipeline.process(ingress, rx, NOW, egress));
     }
 }
 
@@ -146,19 +141,25 @@ fn pipeline_per_zone(c: &mut Criterion) {
     for size in SIZES {
         for mut case in cases(size) {
             // Every case must be the unicast path it claims to measure.
-            let mut probe = chunk_with(&case.frame);
-            let len = case.frame.len();
-            let decision =
-                case.pipeline
-                    .decide(case.ingress, &mut probe[HEADROOM..HEADROOM + len], NOW);
+            let probe = walk(&mut case.pipeline, case.ingress, &case.frame, NOW);
             assert!(
-                matches!(decision, Decision::Unicast { .. }),
-                "{}: {decision:?}",
+                probe.unicast.is_some() && probe.outputs.len() == 1,
+                "{}: {probe:?}",
                 case.name
             );
             let mut chunks: Vec<Vec<u8>> = (0..BATCH).map(|_| chunk_with(&case.frame)).collect();
+            // Unicast never asks for a buffer: an exhausted egress proves it.
+            let mut egress = Buffers { exhausted: true };
+            let mut check = chunk_with(&case.frame);
+            let rx = RxFrame {
+                chunk: &mut check,
+                start: HEADROOM,
+                len: case.frame.len(),
+            };
+            let fate = case.pipeline.process(case.ingress, rx, NOW, &mut egress);
+            assert!(matches!(fate, Fate::Send { .. }), "{}: {fate:?}", case.name);
             group.bench_function(BenchmarkId::new(case.name, size), |b| {
-                b.iter(|| run_batch(&mut case, black_box(&mut chunks)));
+                b.iter(|| run_batch(&mut case, black_box(&mut chunks), &mut egress));
             });
         }
     }

@@ -3,16 +3,18 @@
 //! Layers, bottom up:
 //! - [`wire`]: zero-copy, bounds-checked views of the protocol headers;
 //! - [`xsk`]: the AF_XDP sockets and UMEM (the only `unsafe` code);
+//! - [`netdev`]: facts about a network device by name (index, queues, MAC,
+//!   MTU);
 //! - [`xdp`]: loading the XDP program and programming its steering maps;
 //! - [`counters`]: single-writer per-worker counters and drop reasons;
 //! - [`tables`]: the forwarding state of one configuration generation;
-//! - [`fdb`]: the bounded MAC table with learning, moves and ageing;
-//! - [`pipeline`]: classify, learn, look up, flood and rewrite, per frame;
+//! - [`pipeline`]: per frame, one walk that classifies, learns, looks up,
+//!   builds every output and counts (its MAC table, [`pipeline::fdb`], too);
 //! - [`worker`]: the worker thread: RX -> pipeline -> TX, and its handle.
 #![deny(missing_docs)]
 
 pub mod counters;
-pub mod fdb;
+pub mod netdev;
 pub mod pipeline;
 pub mod tables;
 pub mod wire;

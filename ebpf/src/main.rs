@@ -27,6 +27,9 @@ use aya_ebpf::{
     programs::XdpContext,
 };
 use aya_log_ebpf::warn;
+use xsdn_common::ethertype::{
+    ARP as ETH_P_ARP, IPV4 as ETH_P_IPV4, IPV6 as ETH_P_IPV6, QINQ as ETH_P_8021AD, VLAN as ETH_P_8021Q,
+};
 use xsdn_common::{
     MAX_PORTS, MAX_QUEUES_PER_PORT, PORT_FLAG_HOST_PATH, PortConf, PortMode, STEER_MAP_SIZE, SteerKey, SteerKind,
     XDP_STAT_COUNT, XSKMAP_SIZE, XdpStat,
@@ -45,11 +48,6 @@ static STEER: HashMap<SteerKey, u32> = HashMap::with_max_entries(STEER_MAP_SIZE,
 static STATS: PerCpuArray<u64> = PerCpuArray::with_max_entries(XDP_STAT_COUNT, 0);
 
 const ETH_HLEN: usize = 14;
-const ETH_P_IPV4: u16 = 0x0800;
-const ETH_P_IPV6: u16 = 0x86dd;
-const ETH_P_8021Q: u16 = 0x8100;
-const ETH_P_8021AD: u16 = 0x88a8;
-const ETH_P_ARP: u16 = 0x0806;
 const IPPROTO_UDP: u8 = 17;
 const IPPROTO_ICMPV6: u8 = 58;
 /// ICMPv6 router solicitation .. redirect: the neighbour discovery types.

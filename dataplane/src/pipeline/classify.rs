@@ -25,8 +25,8 @@ use core::net::IpAddr;
 
 use crate::counters::DropReason;
 use crate::tables::{
-    BdEncap, BdId, ForwardingTables, MAX_VXLAN_PORTS, PortIdx, PortRole, TPID_8021Q, VlanBinding,
-    VlanKey, VniKey,
+    BdEncap, BdId, ForwardingTables, MAX_VXLAN_PORTS, PortRole, PortSlot, Tpid, Vid, VlanBinding,
+    VlanKey, Vni, VniKey,
 };
 use crate::wire::{EtherType, FrameMeta, L3Meta, L4Meta, Malformed, parse_frame, parse_vxlan};
 
@@ -77,11 +77,11 @@ fn reject_in(bd: BdId, reason: DropReason) -> Rejected {
 pub(super) fn classify(
     tables: &ForwardingTables,
     vxlan_ports: &heapless::Vec<u16, MAX_VXLAN_PORTS>,
-    ingress: PortIdx,
+    ingress: PortSlot,
     frame: &[u8],
     meta: &FrameMeta,
 ) -> Result<Classified, Rejected> {
-    let role = tables.ports.get(ingress).map(|p| p.role);
+    let role = tables.port(ingress).map(|p| p.role);
     match role {
         Some(PortRole::Guest { bd }) => from_guest(tables, ingress, bd, frame, meta),
         Some(PortRole::Uplink) => match meta.tags.outer() {
@@ -94,12 +94,12 @@ pub(super) fn classify(
 
 fn from_guest(
     tables: &ForwardingTables,
-    ingress: PortIdx,
+    ingress: PortSlot,
     bd: BdId,
     frame: &[u8],
     meta: &FrameMeta,
 ) -> Result<Classified, Rejected> {
-    let Some(domain) = tables.bds.get(usize::from(bd)) else {
+    let Some(domain) = tables.bd(bd) else {
         return Err(reject(DropReason::NoBridgeDomain));
     };
     let tags_allowed = match domain.encap {
@@ -126,7 +126,7 @@ fn from_guest(
 
 fn from_tagged_uplink(
     tables: &ForwardingTables,
-    ingress: PortIdx,
+    ingress: PortSlot,
     frame: &[u8],
     meta: &FrameMeta,
 ) -> Result<Classified, Rejected> {
@@ -134,10 +134,15 @@ fn from_tagged_uplink(
     let Some(outer) = tags.first() else {
         return Err(reject(DropReason::NoBridgeDomain));
     };
+    // A tag no VNet can have (priority-only VID 0, reserved 4095, an
+    // unknown TPID) classifies nowhere.
+    let (Some(tpid), Some(vid)) = (Tpid::from_raw(outer.tpid.raw()), Vid::new(outer.vid)) else {
+        return Err(reject(DropReason::NoBridgeDomain));
+    };
     let key = VlanKey {
         port: ingress,
-        tpid: outer.tpid.raw(),
-        vid: outer.vid,
+        tpid,
+        vid,
     };
     let (bd, popped) = match tables.vlan_bindings.get(&key) {
         Some(VlanBinding::Bd(bd)) => (*bd, 1),
@@ -146,8 +151,8 @@ fn from_tagged_uplink(
                 untagged.ok_or_else(|| reject(DropReason::NoBridgeDomain))?,
                 1,
             ),
-            Some(c_tag) if c_tag.tpid.raw() == TPID_8021Q => {
-                let bd = by_cvid.get(&c_tag.vid).copied();
+            Some(c_tag) if Tpid::from_raw(c_tag.tpid.raw()) == Some(Tpid::Dot1q) => {
+                let bd = Vid::new(c_tag.vid).and_then(|c_vid| by_cvid.get(&c_vid).copied());
                 (bd.ok_or_else(|| reject(DropReason::NoBridgeDomain))?, 2)
             }
             Some(_) => return Err(reject(DropReason::NoBridgeDomain)),
@@ -156,8 +161,7 @@ fn from_tagged_uplink(
     };
     // The binding must belong to a domain on this very uplink.
     let on_this_uplink = tables
-        .bds
-        .get(usize::from(bd))
+        .bd(bd)
         .is_some_and(|b| b.uplink == Some(ingress));
     if !on_this_uplink {
         return Err(reject(DropReason::NoBridgeDomain));
@@ -207,14 +211,17 @@ fn from_untagged_uplink(
             });
         }
     };
+    let Some(vni) = Vni::new(vxlan.vni) else {
+        return Err(reject(DropReason::NoBridgeDomain));
+    };
     let key = VniKey {
         udp_port: dst_port,
-        vni: vxlan.vni,
+        vni,
     };
     let Some(&bd) = tables.vni_bindings.get(&key) else {
         return Err(reject(DropReason::NoBridgeDomain));
     };
-    let Some(domain) = tables.bds.get(usize::from(bd)) else {
+    let Some(domain) = tables.bd(bd) else {
         return Err(reject(DropReason::NoBridgeDomain));
     };
     let vtep = tables

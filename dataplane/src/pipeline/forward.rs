@@ -13,14 +13,16 @@
 //! - floods go to the domain's guest ports but the source (none at all
 //!   from an isolated guest), its uplink unless the frame came from it,
 //!   and every VTEP unless it came from one (head-end replication with
-//!   split horizon).
+//!   split horizon). [`Flood`] yields them one by one: no list is built.
 
 use crate::counters::DropReason;
-use crate::fdb::{Fdb, Location};
-use crate::tables::{BdEncap, BdId, BridgeDomain, ForwardingTables, PortIdx, PortRole, VtepIdx};
+use crate::tables::{
+    BdEncap, BdId, BridgeDomain, Encap, ForwardingTables, PortRole, PortSlot, VtepIdx,
+};
 use crate::wire::EthernetAddress;
 
-use super::{Egress, FloodList, PipelineCounters, Source, TagPush, VxlanEncap};
+use super::fdb::{Fdb, Location};
+use super::{Action, Source};
 
 /// Where a frame from `source` is learnt.
 #[inline]
@@ -33,64 +35,42 @@ pub(super) fn location_of(source: Source) -> Location {
 
 /// True if `port` is a guest port of `bd`.
 #[inline]
-fn is_guest_of(tables: &ForwardingTables, port: PortIdx, bd: BdId) -> bool {
+fn is_guest_of(tables: &ForwardingTables, port: PortSlot, bd: BdId) -> bool {
     tables
-        .ports
-        .get(port)
+        .port(port)
         .is_some_and(|p| p.role == PortRole::Guest { bd })
 }
 
 /// True if `port` is the uplink of `domain`.
 #[inline]
-fn is_uplink_of(tables: &ForwardingTables, port: PortIdx, domain: &BridgeDomain) -> bool {
+fn is_uplink_of(tables: &ForwardingTables, port: PortSlot, domain: &BridgeDomain) -> bool {
     domain.uplink == Some(port)
         && tables
-            .ports
-            .get(port)
+            .port(port)
             .is_some_and(|p| p.role == PortRole::Uplink)
 }
 
-/// The tags a domain's frames carry on its uplink.
-#[inline]
-fn uplink_push(encap: &BdEncap) -> TagPush {
-    match *encap {
-        BdEncap::Vlan { vid } => TagPush::Vlan { vid },
-        BdEncap::QinQ {
-            s_tpid,
-            s_vid,
-            c_vid,
-        } => TagPush::QinQ {
-            s_tpid,
-            s_vid,
-            c_vid,
-        },
-        BdEncap::Local | BdEncap::Vxlan { .. } => TagPush::None,
-    }
-}
-
 /// The output towards VTEP `vtep` of a VXLAN domain, `None` if the domain
-/// is not VXLAN, `Err` if the next hop is unresolved.
+/// is not VXLAN or the VTEP does not exist, `Err` if its next hop is
+/// unresolved.
 #[inline]
-fn vtep_egress(
+fn vtep_action(
     tables: &ForwardingTables,
-    bd: BdId,
     domain: &BridgeDomain,
     vtep: VtepIdx,
-) -> Option<Result<Egress, DropReason>> {
+) -> Option<Result<Action, DropReason>> {
     let BdEncap::Vxlan { vni, udp_port } = domain.encap else {
         return None;
     };
-    let next_hop = tables.vteps.get(usize::from(vtep))?.next_hop;
+    let next_hop = tables.vtep(vtep)?.next_hop;
     Some(match next_hop {
-        Some(nh) => Ok(Egress {
-            bd,
+        Some(nh) => Ok(Action {
             port: nh.port,
-            push: TagPush::None,
-            vxlan: Some(VxlanEncap {
+            encap: Encap::Vxlan {
                 vtep,
                 vni,
                 udp_port,
-            }),
+            },
         }),
         None => Err(DropReason::NextHopUnresolved),
     })
@@ -105,7 +85,7 @@ pub(super) fn lookup(
     domain: &BridgeDomain,
     source: Source,
     dst: &EthernetAddress,
-) -> Result<Option<Egress>, DropReason> {
+) -> Result<Option<Action>, DropReason> {
     if dst.is_multicast() {
         return Ok(None);
     }
@@ -119,89 +99,122 @@ pub(super) fn lookup(
                 Source::Guest(_) if domain.isolate_ports => return Err(DropReason::PortIsolated),
                 _ => {}
             }
-            Ok(Some(Egress {
-                bd,
+            Ok(Some(Action {
                 port,
-                push: TagPush::None,
-                vxlan: None,
+                encap: Encap::Plain,
             }))
         }
         Location::Port(port) if is_uplink_of(tables, port, domain) => {
             if source == Source::Uplink(port) {
                 return Err(DropReason::SamePort);
             }
-            Ok(Some(Egress {
-                bd,
+            Ok(Some(Action {
                 port,
-                push: uplink_push(&domain.encap),
-                vxlan: None,
+                encap: domain.encap.uplink_encap(),
             }))
         }
         Location::Vtep(vtep) if domain.vteps.contains(&vtep) => {
             if let Source::Vtep(_) = source {
                 return Err(DropReason::SamePort);
             }
-            vtep_egress(tables, bd, domain, vtep).transpose()
+            vtep_action(tables, domain, vtep).transpose()
         }
         // Stale: no longer a member of the domain.
         Location::Port(_) | Location::Vtep(_) => Ok(None),
     }
 }
 
-/// Fills `out` with the outputs of a flooded frame (see the module docs).
-pub(super) fn flood(
-    tables: &ForwardingTables,
-    counters: Option<&PipelineCounters>,
+/// Which members [`Flood`] is walking.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum FloodStage {
+    Guests,
+    Uplink,
+    Vteps,
+    Done,
+}
+
+/// The outputs of a flooded frame of one bridge domain, in order: guest
+/// ports, the uplink, the VTEPs. A VTEP without a resolved next hop yields
+/// `Err(next_hop_unresolved)` (count it, send nothing). Borrows the tables;
+/// allocates nothing.
+pub(super) struct Flood<'a> {
+    tables: &'a ForwardingTables,
     bd: BdId,
+    domain: Option<&'a BridgeDomain>,
     from: Source,
-    out: &mut FloodList,
-) {
-    out.clear();
-    let Some(domain) = tables.bds.get(usize::from(bd)) else {
-        return;
-    };
-    let isolated = domain.isolate_ports && matches!(from, Source::Guest(_));
-    if !isolated {
-        for &port in &domain.guest_ports {
-            if from != Source::Guest(port) && is_guest_of(tables, port, bd) {
-                let egress = Egress {
-                    bd,
-                    port,
-                    push: TagPush::None,
-                    vxlan: None,
-                };
-                if out.push(egress).is_err() {
-                    return;
-                }
-            }
-        }
-    }
-    if let Some(uplink) = domain.uplink
-        && from != Source::Uplink(uplink)
-        && is_uplink_of(tables, uplink, domain)
-    {
-        let egress = Egress {
+    stage: FloodStage,
+    next: usize,
+}
+
+impl<'a> Flood<'a> {
+    /// The outputs of a frame of `bd` that came from `from`.
+    pub(super) fn new(tables: &'a ForwardingTables, bd: BdId, from: Source) -> Flood<'a> {
+        let domain = tables.bd(bd);
+        let isolated = domain.is_some_and(|d| d.isolate_ports) && matches!(from, Source::Guest(_));
+        Flood {
+            tables,
             bd,
-            port: uplink,
-            push: uplink_push(&domain.encap),
-            vxlan: None,
-        };
-        if out.push(egress).is_err() {
-            return;
+            domain,
+            from,
+            stage: if isolated {
+                FloodStage::Uplink
+            } else {
+                FloodStage::Guests
+            },
+            next: 0,
         }
     }
-    if let Source::Vtep(_) = from {
-        return;
-    }
-    for &vtep in &domain.vteps {
-        match vtep_egress(tables, bd, domain, vtep) {
-            Some(Ok(egress)) if out.push(egress).is_err() => return,
-            Some(Err(reason)) => {
-                if let Some(counters) = counters {
-                    counters.count_bd_drop(tables, bd, reason);
+}
+
+impl Iterator for Flood<'_> {
+    type Item = Result<Action, DropReason>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let domain = self.domain?;
+        loop {
+            match self.stage {
+                FloodStage::Guests => {
+                    let Some(&port) = domain.guest_ports.get(self.next) else {
+                        self.stage = FloodStage::Uplink;
+                        continue;
+                    };
+                    self.next += 1;
+                    if self.from != Source::Guest(port) && is_guest_of(self.tables, port, self.bd) {
+                        return Some(Ok(Action {
+                            port,
+                            encap: Encap::Plain,
+                        }));
+                    }
                 }
+                FloodStage::Uplink => {
+                    self.stage = if matches!(self.from, Source::Vtep(_)) {
+                        FloodStage::Done
+                    } else {
+                        FloodStage::Vteps
+                    };
+                    self.next = 0;
+                    if let Some(uplink) = domain.uplink
+                        && self.from != Source::Uplink(uplink)
+                        && is_uplink_of(self.tables, uplink, domain)
+                    {
+                        return Some(Ok(Action {
+                            port: uplink,
+                            encap: domain.encap.uplink_encap(),
+                        }));
+                    }
+                }
+                FloodStage::Vteps => {
+                    let Some(&vtep) = domain.vteps.get(self.next) else {
+                        self.stage = FloodStage::Done;
+                        continue;
+                    };
+                    self.next += 1;
+                    if let Some(output) = vtep_action(self.tables, domain, vtep) {
+                        return Some(output);
+                    }
+                }
+                FloodStage::Done => return None,
             }
-            Some(Ok(_)) | None => {}
         }
     }
 }
@@ -216,15 +229,15 @@ pub(super) fn carry_location(
     new_bd: BdId,
     location: Location,
 ) -> Option<Location> {
-    let domain = new.bds.get(usize::from(new_bd))?;
+    let domain = new.bd(new_bd)?;
     match location {
         Location::Port(port) => {
-            let same_name = old.ports.get(port)?.name == new.ports.get(port)?.name;
+            let same_name = old.port(port)?.name == new.port(port)?.name;
             let member = is_guest_of(new, port, new_bd) || is_uplink_of(new, port, domain);
             (same_name && member).then_some(location)
         }
         Location::Vtep(vtep) => {
-            let ip = old.vteps.get(usize::from(vtep))?.ip;
+            let ip = old.vtep(vtep)?.ip;
             let idx = *new.vtep_by_ip.get(&ip)?;
             domain.vteps.contains(&idx).then_some(Location::Vtep(idx))
         }

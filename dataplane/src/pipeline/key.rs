@@ -8,7 +8,7 @@
 
 use core::net::IpAddr;
 
-use crate::tables::{ForwardingTables, MAX_VXLAN_PORTS, PortIdx, PortRole};
+use crate::tables::{ForwardingTables, MAX_VXLAN_PORTS, PortRole, PortSlot};
 use crate::wire::{EthernetAddress, L3Meta, L4Meta, parse_frame, parse_vxlan};
 
 /// One received VLAN tag, as far as forwarding cares (priority and DEI do
@@ -38,7 +38,7 @@ pub struct VxlanKey {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct FlowKey {
     /// Ingress port.
-    pub ingress: PortIdx,
+    pub ingress: PortSlot,
     /// The received (outer) tags, outermost first.
     pub tags: [Option<TagKey>; 2],
     /// The VXLAN header's context, for VXLAN received on an uplink.
@@ -52,7 +52,7 @@ pub struct FlowKey {
 pub(super) fn flow_key(
     tables: &ForwardingTables,
     vxlan_ports: &heapless::Vec<u16, MAX_VXLAN_PORTS>,
-    ingress: PortIdx,
+    ingress: PortSlot,
     frame: &[u8],
 ) -> Option<FlowKey> {
     let meta = parse_frame(frame).ok()?;
@@ -64,8 +64,7 @@ pub(super) fn flow_key(
         });
     }
     let on_uplink = tables
-        .ports
-        .get(ingress)
+        .port(ingress)
         .is_some_and(|p| p.role == PortRole::Uplink);
     let addresses = match meta.l3 {
         L3Meta::Ipv4 { src, dst, .. } => Some((IpAddr::from(src), IpAddr::from(dst))),

@@ -1,7 +1,7 @@
 //! The forwarding pipeline of the layer-2 zone types (simple, VLAN, QinQ,
-//! VXLAN): per frame, parse -> classify to a bridge domain -> learn the
-//! source -> look up the destination -> rewrite (tag push/pop, VXLAN
-//! encap/decap) for each output.
+//! VXLAN): per frame, one walk that parses, classifies to a bridge domain,
+//! learns the source, looks up the destination, builds every output (tag
+//! push/pop, VXLAN encap/decap) and counts.
 //!
 //! Layer: pure logic between the worker (which owns the AF_XDP rings and
 //! UMEM chunks) and the [`tables`](crate::tables) (read-only state of one
@@ -9,18 +9,23 @@
 //! allocation, locking or logging per frame.
 //!
 //! # Using it (the worker)
-//! 1. [`Pipeline::decide`] on the received frame: [`Decision::Drop`] (count
-//!    the reason on the ingress port), [`Decision::Unicast`] (one
-//!    [`Egress`]) or [`Decision::Flood`] (list the outputs with
-//!    [`Pipeline::flood_egresses`]).
-//! 2. For each output, [`Pipeline::rewrite_copy`] into a fresh chunk, and
-//!    for the last one [`Pipeline::rewrite_in_place`] in the received chunk
-//!    (in-place rewriting overwrites the bytes in front of the inner body,
-//!    so it must come last). Both return the new `(start, len)` in the chunk
-//!    or a drop reason.
-//! 3. [`Pipeline::tick`] now and then (aging), [`Pipeline::set_tables`] on
-//!    a reload, [`Pipeline::count_vnet_drop`] for drops after the pipeline
-//!    (TX ring full, no buffer).
+//! [`Pipeline::process`] takes the received frame in its buffer
+//! ([`RxFrame`]) and an [`Egress`] (the worker's TX staging). It decides,
+//! rewrites, replicates and counts in one pass: every output but the last
+//! is built in a fresh buffer the egress hands out
+//! ([`Egress::send_copy`]); the last one is rewritten in the received
+//! buffer, which [`Fate::Send`] then tells the worker to transmit (or
+//! [`Fate::Drop`] to free). [`Pipeline::tick`] ages the MAC table;
+//! [`Pipeline::swap_tables`] installs a [`Generation`] prepared off the
+//! worker.
+//!
+//! # Watching it
+//! The walk reports each stage to an [`Observer`]. Forwarding uses
+//! [`Quiet`] (every hook a no-op, compiled away). [`Pipeline::explain`]
+//! (`xsdn trace`) runs the very same walk on a scratch copy of the frame
+//! with an observer that records the stages and learns and counts nothing
+//! ([`Observer::LIVE`] is false), so a trace cannot disagree with
+//! forwarding.
 //!
 //! # Guarantees
 //! - **Never panics** on any frame, whatever the tables hold (every index is
@@ -34,7 +39,9 @@
 //!   copied from the received tags; a MAC table entry pointing at a port or
 //!   VTEP that is no longer in the domain is ignored (flooded instead).
 //! - **Every frame is accounted for**: forwarded, or dropped with a
-//!   [`DropReason`] counted per VNet when the VNet is known.
+//!   [`DropReason`] counted on its ingress port and on its VNet when the
+//!   VNet is known (see [`stats`](PipelineCounters) for where each count
+//!   lands).
 //!
 //! # Cache key and action
 //! Every unicast decision is a pure function of a [`FlowKey`] (see
@@ -42,10 +49,13 @@
 //! entry of the destination stay the same:
 //! - **key** = (ingress port, the received VLAN tags' TPIDs and VIDs, for
 //!   VXLAN the (peer, local address, UDP port, VNI), destination MAC of the
-//!   (inner) frame);
-//! - **action** = [`Action`]: what to strip ([`Strip`]: nothing, one or two
-//!   outer tags, or the VXLAN outer headers) and the [`Egress`] (port, tags
-//!   to push, VXLAN encapsulation towards a VTEP).
+//!   (inner) frame); what the ingress contributes decides the bridge domain
+//!   and what is stripped ([`Strip`]), so for a given bridge domain the key
+//!   is (bridge domain, destination MAC);
+//! - **action** = [`Action`] (shared with the eBPF programs through
+//!   `xsdn-common`): the egress port and how the frame is wrapped there
+//!   ([`Encap`]: plain, one or two tags, or VXLAN towards a peer).
+//!   [`Observer::unicast`] reports each such pair as the walk finds it.
 //!
 //! Per-frame work that is *not* in the action, and that a flow cache must
 //! still do itself: learning (refresh) of the source MAC, completing a
@@ -57,11 +67,15 @@
 mod checksum_fix;
 mod classify;
 mod encap;
-mod explain;
+pub mod fdb;
 mod forward;
+mod generation;
 mod key;
+mod observe;
 mod rewrite;
 mod stats;
+mod trace;
+mod walk;
 
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
@@ -73,35 +87,29 @@ mod tests_props;
 mod tests_vxlan;
 
 use std::cell::Cell;
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use crate::counters::DropReason;
-use crate::fdb::{Fdb, Tick};
-use crate::tables::{
-    BdId, ForwardingTables, MAX_PORTS, MAX_VTEPS, MAX_VXLAN_PORTS, PortIdx, VtepIdx,
-};
-use crate::wire::parse_frame;
+use crate::tables::{ForwardingTables, MAX_VXLAN_PORTS, PortSlot, VtepIdx};
 
-pub use explain::{Explanation, TraceOutput, TraceStage};
+pub use fdb::{Fdb, FdbEntry, Location, Tick};
+pub use generation::Generation;
 pub use key::{FlowKey, TagKey, VxlanKey};
+pub use observe::{Observer, Quiet, Stage};
 pub use stats::{BdCounters, BdSnapshot, PipelineCounters};
+pub use trace::{Explanation, TraceOutput, TraceStage};
+pub use xsdn_common::{Action, Encap};
 
 /// Slots examined per [`Pipeline::tick`] by the MAC table's aging sweep.
 pub const SWEEP_BUDGET: usize = 1024;
-/// Most outputs of one flooded frame (every port plus every VTEP).
-pub const FLOOD_MAX: usize = MAX_PORTS + MAX_VTEPS;
-
-/// The outputs of a flooded frame.
-pub type FloodList = heapless::Vec<Egress, FLOOD_MAX>;
 
 /// Where a frame entered its bridge domain.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Source {
     /// A guest port.
-    Guest(PortIdx),
+    Guest(PortSlot),
     /// The zone's uplink (VLAN/QinQ).
-    Uplink(PortIdx),
+    Uplink(PortSlot),
     /// A VXLAN peer.
     Vtep(VtepIdx),
 }
@@ -137,115 +145,63 @@ pub struct InnerFrame {
     pub flow_hash: u16,
 }
 
-/// Tags to push after the MAC addresses.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum TagPush {
-    /// None.
-    None,
-    /// One 802.1Q tag.
-    Vlan {
-        /// VLAN id.
-        vid: u16,
-    },
-    /// A service tag, then an 802.1Q customer tag unless `c_vid` is `None`.
-    QinQ {
-        /// Service tag TPID (0x8100 or 0x88a8).
-        s_tpid: u16,
-        /// Service VLAN id.
-        s_vid: u16,
-        /// Customer VLAN id.
-        c_vid: Option<u16>,
-    },
+/// A received frame in its buffer: the frame is `chunk[start..start +
+/// len]`; the bytes before `start` are free headroom the rewrite may use
+/// for pushed tags or outer headers.
+#[derive(Debug)]
+pub struct RxFrame<'a> {
+    /// The whole buffer.
+    pub chunk: &'a mut [u8],
+    /// Offset of the frame in the buffer.
+    pub start: usize,
+    /// Length of the frame.
+    pub len: usize,
 }
 
-impl TagPush {
-    /// Bytes pushed (0, 4 or 8).
+impl RxFrame<'_> {
+    /// The received bytes, `None` if the bounds do not fit the buffer.
     #[inline]
-    pub const fn len(&self) -> usize {
-        match self {
-            TagPush::None => 0,
-            TagPush::Vlan { .. } | TagPush::QinQ { c_vid: None, .. } => 4,
-            TagPush::QinQ { c_vid: Some(_), .. } => 8,
-        }
+    fn bytes(&self) -> Option<&[u8]> {
+        self.chunk.get(self.start..self.start.checked_add(self.len)?)
     }
 
-    /// True if nothing is pushed.
     #[inline]
-    pub const fn is_empty(&self) -> bool {
-        self.len() == 0
+    fn bytes_mut(&mut self) -> Option<&mut [u8]> {
+        let end = self.start.checked_add(self.len)?;
+        self.chunk.get_mut(self.start..end)
     }
 }
 
-/// VXLAN encapsulation towards a peer.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct VxlanEncap {
-    /// The peer.
-    pub vtep: VtepIdx,
-    /// VNI to send with.
-    pub vni: u32,
-    /// UDP destination port.
-    pub udp_port: u16,
-}
-
-/// One output of a frame.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct Egress {
-    /// The bridge domain the frame belongs to (for its counters).
-    pub bd: BdId,
-    /// Port to transmit on (for VXLAN: the next hop's uplink).
-    pub port: PortIdx,
-    /// Tags to push.
-    pub push: TagPush,
-    /// VXLAN encapsulation, if any.
-    pub vxlan: Option<VxlanEncap>,
-}
-
-/// The cacheable part of a unicast decision (see the module docs).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct Action {
-    /// What to strip from the received frame.
-    pub strip: Strip,
-    /// Where and how to send it.
-    pub egress: Egress,
-}
-
-/// What to do with one received frame.
+/// What becomes of the received buffer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Decision {
-    /// Drop it, counting the reason on the ingress port.
+pub enum Fate {
+    /// Transmit `chunk[start..start + len]` (rewritten in place) on `port`.
+    Send {
+        /// Egress port.
+        port: PortSlot,
+        /// Offset of the output in the buffer.
+        start: usize,
+        /// Its length.
+        len: usize,
+    },
+    /// Free the buffer: the frame was dropped for this reason (already
+    /// counted), or all its outputs went out in copies and the last one
+    /// failed.
     Drop(DropReason),
-    /// Send it to one output.
-    Unicast {
-        /// Its bridge domain.
-        bd: BdId,
-        /// Where the inner frame is.
-        inner: InnerFrame,
-        /// The output.
-        egress: Egress,
-    },
-    /// Send it to every output of its bridge domain but its source
-    /// ([`Pipeline::flood_egresses`]).
-    Flood {
-        /// Its bridge domain.
-        bd: BdId,
-        /// Where the inner frame is.
-        inner: InnerFrame,
-        /// Where it came from.
-        from: Source,
-    },
 }
 
-impl Decision {
-    /// The cacheable action of a unicast decision.
-    pub fn action(&self) -> Option<Action> {
-        match *self {
-            Decision::Unicast { inner, egress, .. } => Some(Action {
-                strip: inner.strip,
-                egress,
-            }),
-            _ => None,
-        }
-    }
+/// Where the outputs that need a buffer of their own go: the worker's TX
+/// staging (or a test's or trace's collector).
+pub trait Egress {
+    /// Takes a fresh buffer, lets `build` write one output into it
+    /// (`build(buffer, headroom)` returns the output's `(start, len)` in
+    /// the buffer, or why it cannot be built) and queues it on `port`.
+    /// Returns the output's length, [`DropReason::NoBuffer`] when no buffer
+    /// is free (without calling `build`), or `build`'s error (the buffer
+    /// goes back).
+    fn send_copy<F>(&mut self, port: PortSlot, build: F) -> Result<usize, DropReason>
+    where
+        F: FnOnce(&mut [u8], usize) -> Result<(usize, usize), DropReason>;
 }
 
 /// The per-worker forwarding pipeline.
@@ -300,147 +256,6 @@ impl Pipeline {
         Arc::clone(&self.counters)
     }
 
-    /// Decides what happens to `frame`, received on port `ingress` at
-    /// `now`. May edit the frame: completes a guest's partial UDP/TCP
-    /// checksum. Learns the source MAC.
-    pub fn decide(&mut self, ingress: PortIdx, frame: &mut [u8], now: Tick) -> Decision {
-        let meta = match parse_frame(frame) {
-            Ok(meta) => meta,
-            Err(why) => {
-                self.counters.count_malformed(why);
-                return Decision::Drop(DropReason::Malformed);
-            }
-        };
-        let tables = &*self.tables;
-        let classified = match classify::classify(tables, &self.vxlan_ports, ingress, frame, &meta)
-        {
-            Ok(classified) => classified,
-            Err(rejected) => {
-                if let Some(why) = rejected.malformed {
-                    self.counters.count_malformed(why);
-                }
-                if let Some(bd) = rejected.bd {
-                    self.counters.count_bd_drop(tables, bd, rejected.reason);
-                }
-                return Decision::Drop(rejected.reason);
-            }
-        };
-        let classify::Classified {
-            bd: bd_id,
-            source,
-            mut inner,
-            inner_meta,
-        } = classified;
-        // `classify` only returns bridge domains that exist.
-        let Some(bd) = tables.bds.get(usize::from(bd_id)) else {
-            return Decision::Drop(DropReason::NoBridgeDomain);
-        };
-        let bd_counters = self.counters.vnet(bd.counter_slot);
-        if let Some(c) = bd_counters {
-            c.rx_packets.inc();
-            c.rx_bytes.add(frame.len() as u64);
-        }
-        if let Source::Guest(_) = source {
-            checksum_fix::complete_guest_checksum(frame, &meta, bd_counters);
-        }
-        if bd.learning {
-            self.fdb
-                .learn(bd_id, &inner_meta.src, forward::location_of(source), now);
-        }
-        if matches!(bd.encap, crate::tables::BdEncap::Vxlan { .. }) {
-            inner.flow_hash = encap::flow_hash(&inner_meta);
-        }
-        match forward::lookup(tables, &self.fdb, bd_id, bd, source, &inner_meta.dst) {
-            Ok(Some(egress)) => Decision::Unicast {
-                bd: bd_id,
-                inner,
-                egress,
-            },
-            Ok(None) => Decision::Flood {
-                bd: bd_id,
-                inner,
-                from: source,
-            },
-            Err(reason) => {
-                if let Some(c) = bd_counters {
-                    c.drop_frame(reason);
-                }
-                Decision::Drop(reason)
-            }
-        }
-    }
-
-    /// Lists in `out` (cleared first) every output of a broadcast, multicast
-    /// or unknown-unicast frame of bridge domain `bd` that came from
-    /// `from`: the domain's guest ports but the source (none from a guest
-    /// with `isolate_ports`), its uplink unless the frame came from it, and
-    /// every VTEP with a resolved next hop unless the frame came from a
-    /// VTEP (split horizon). VTEPs without a next hop are skipped and
-    /// counted as `next_hop_unresolved` on the VNet. An empty list means
-    /// the frame has nowhere to go: drop it as `no_destination`.
-    pub fn flood_egresses(&self, bd: BdId, from: Source, out: &mut FloodList) {
-        forward::flood(&self.tables, Some(&self.counters), bd, from, out);
-    }
-
-    /// Rewrites the frame at `chunk[start..start + len]` (a received frame
-    /// described by `inner`) in place for `egress`, using the headroom in
-    /// front of it; returns the output's `(start, len)` in `chunk`. Moves
-    /// only the 12 MAC bytes for a tag push/pop; the inner body stays where
-    /// it is. Fails with `mtu_exceeded`, `next_hop_unresolved` or
-    /// `no_headroom` (counted on the VNet; count it on the port too).
-    pub fn rewrite_in_place(
-        &self,
-        egress: &Egress,
-        inner: &InnerFrame,
-        chunk: &mut [u8],
-        start: usize,
-        len: usize,
-    ) -> Result<(usize, usize), DropReason> {
-        let result = rewrite::in_place(self, egress, inner, chunk, start, len);
-        self.count_tx(egress, &result);
-        result
-    }
-
-    /// Builds the output for `egress` of the received frame `src`
-    /// (described by `inner`) in `dst_chunk` at offset `headroom`; returns
-    /// its `(start, len)` in `dst_chunk`. Same output and errors as
-    /// [`Self::rewrite_in_place`].
-    pub fn rewrite_copy(
-        &self,
-        egress: &Egress,
-        inner: &InnerFrame,
-        src: &[u8],
-        dst_chunk: &mut [u8],
-        headroom: usize,
-    ) -> Result<(usize, usize), DropReason> {
-        let result = rewrite::copy(self, egress, inner, src, dst_chunk, headroom);
-        self.count_tx(egress, &result);
-        result
-    }
-
-    fn count_tx(&self, egress: &Egress, result: &Result<(usize, usize), DropReason>) {
-        match *result {
-            Ok((_, len)) => {
-                if let Some(c) = self.bd_counters(egress.bd) {
-                    c.tx_packets.inc();
-                    c.tx_bytes.add(len as u64);
-                }
-            }
-            Err(reason) => self.count_vnet_drop(egress.bd, reason),
-        }
-    }
-
-    fn bd_counters(&self, bd: BdId) -> Option<&BdCounters> {
-        let slot = self.tables.bds.get(usize::from(bd))?.counter_slot;
-        self.counters.vnet(slot)
-    }
-
-    /// Counts a drop of a frame of `bd` that happened after the pipeline
-    /// (e.g. `tx_ring_full`, `no_buffer`, `no_destination`).
-    pub fn count_vnet_drop(&self, bd: BdId, reason: DropReason) {
-        self.counters.count_bd_drop(&self.tables, bd, reason);
-    }
-
     /// The next outer IPv4 identification.
     fn next_ip_ident(&self) -> u16 {
         let ident = self.ip_ident.get();
@@ -460,30 +275,28 @@ impl Pipeline {
         self.fdb.sweep(now, SWEEP_BUDGET);
     }
 
-    /// Switches to a new tables generation. MAC table entries survive for
-    /// bridge domains whose identity (VNet name and encapsulation) is
-    /// unchanged, renumbered if their id changed, as long as their location
-    /// is still a member of the domain (same port name, same VTEP address);
-    /// all other entries are flushed. Not per frame: may allocate a little.
+    /// Switches to `tables`, preparing the [`Generation`] here: allocates,
+    /// so not for the worker thread (which gets prepared generations
+    /// through [`Pipeline::swap_tables`]); for tests and tools.
     pub fn set_tables(&mut self, tables: Arc<ForwardingTables>) {
-        let old = std::mem::replace(&mut self.tables, tables);
+        let generation = Generation::prepare(&self.tables, tables);
+        self.swap_tables(&generation);
+    }
+
+    /// Switches to a new tables generation, prepared off the worker.
+    /// MAC table entries survive for bridge domains whose identity (VNet
+    /// name and encapsulation) is unchanged, renumbered if their id
+    /// changed, as long as their location is still a member of the domain
+    /// (same port name, same VTEP address); all other entries are flushed.
+    /// Allocates and frees nothing as long as the caller keeps
+    /// `generation` (and with it the previous tables, which it also holds)
+    /// alive until this returns.
+    pub fn swap_tables(&mut self, generation: &Generation) {
+        let new = Arc::clone(generation.tables());
+        let old = std::mem::replace(&mut self.tables, new);
         let new = &*self.tables;
-        let by_vnet: HashMap<&str, BdId> = new
-            .bds
-            .iter()
-            .enumerate()
-            .map(|(id, bd)| (bd.vnet.as_str(), id as BdId))
-            .collect();
-        let remap: Vec<Option<BdId>> = old
-            .bds
-            .iter()
-            .map(|old_bd| {
-                let id = *by_vnet.get(old_bd.vnet.as_str())?;
-                new.bds[usize::from(id)].same_identity(old_bd).then_some(id)
-            })
-            .collect();
         self.fdb.remap(|entry| {
-            let new_bd = (*remap.get(usize::from(entry.bd))?)?;
+            let new_bd = generation.carried_bd(entry.bd)?;
             let location = forward::carry_location(&old, new, new_bd, entry.location)?;
             Some((new_bd, location))
         });
@@ -496,7 +309,7 @@ impl Pipeline {
 
     /// The cache key of `frame` received on `ingress` (see the module
     /// docs), or `None` if the frame is malformed.
-    pub fn flow_key(&self, ingress: PortIdx, frame: &[u8]) -> Option<FlowKey> {
+    pub fn flow_key(&self, ingress: PortSlot, frame: &[u8]) -> Option<FlowKey> {
         key::flow_key(&self.tables, &self.vxlan_ports, ingress, frame)
     }
 }

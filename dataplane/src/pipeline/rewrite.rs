@@ -21,11 +21,11 @@
 //! datagram (inner frame + 50 bytes over IPv4, + 70 over IPv6).
 
 use crate::counters::DropReason;
-use crate::tables::TPID_8021Q;
+use crate::tables::{Encap, Tpid};
 
 use super::classify::{MACS_LEN, starts_with_tag};
 use super::encap::{self, Tunnel};
-use super::{Egress, InnerFrame, Pipeline, TagPush};
+use super::{Action, InnerFrame, Pipeline};
 
 /// Ethernet header without tags.
 const ETH_LEN: usize = 14;
@@ -39,7 +39,7 @@ const MAX_OUT_LEN: usize = u16::MAX as usize;
 struct Plan {
     /// Bytes before the inner MACs (the VXLAN outer headers).
     prefix_len: usize,
-    push: TagPush,
+    encap: Encap,
     out_len: usize,
     tunnel: Option<Tunnel>,
 }
@@ -48,7 +48,7 @@ impl Plan {
     /// Bytes before the body.
     #[inline]
     fn head_len(&self) -> usize {
-        self.prefix_len + MACS_LEN + self.push.len()
+        self.prefix_len + MACS_LEN + self.encap.tags_len()
     }
 }
 
@@ -68,22 +68,19 @@ fn check_inner(inner: &InnerFrame, len: usize) -> Result<(), DropReason> {
 
 fn plan_output(
     pipeline: &Pipeline,
-    egress: &Egress,
+    action: &Action,
     inner: &InnerFrame,
     body_tagged: bool,
 ) -> Result<Plan, DropReason> {
     let tables = &*pipeline.tables;
-    let port = tables
-        .ports
-        .get(egress.port)
-        .ok_or(DropReason::UnknownPort)?;
-    let tunnel = match egress.vxlan {
-        None => None,
-        Some(vx) => {
-            let vtep = tables
-                .vteps
-                .get(usize::from(vx.vtep))
-                .ok_or(DropReason::NextHopUnresolved)?;
+    let port = tables.port(action.port).ok_or(DropReason::UnknownPort)?;
+    let tunnel = match action.encap {
+        Encap::Vxlan {
+            vtep,
+            vni,
+            udp_port,
+        } => {
+            let vtep = tables.vtep(vtep).ok_or(DropReason::NextHopUnresolved)?;
             let next_hop = vtep.next_hop.ok_or(DropReason::NextHopUnresolved)?;
             if next_hop.src_ip.is_ipv4() != vtep.ip.is_ipv4() {
                 return Err(DropReason::NextHopUnresolved);
@@ -91,23 +88,24 @@ fn plan_output(
             Some(Tunnel {
                 next_hop,
                 peer: vtep.ip,
-                vni: vx.vni,
-                udp_port: vx.udp_port,
+                vni: vni.get(),
+                udp_port,
                 src_port: encap::source_port(inner.flow_hash),
             })
         }
+        Encap::Plain | Encap::Vlan { .. } | Encap::QinQ { .. } => None,
     };
     let prefix_len = tunnel.as_ref().map_or(0, Tunnel::header_len);
     let body_len = inner.end - inner.body_offset;
-    let out_len = prefix_len + MACS_LEN + egress.push.len() + body_len;
-    let tagged = tunnel.is_none() && (!egress.push.is_empty() || body_tagged);
+    let out_len = prefix_len + MACS_LEN + action.encap.tags_len() + body_len;
+    let tagged = tunnel.is_none() && (action.encap.tags_len() > 0 || body_tagged);
     let l3_len = out_len - ETH_LEN - if tagged { TAG_LEN } else { 0 };
     if l3_len > port.mtu as usize || out_len > MAX_OUT_LEN {
         return Err(DropReason::MtuExceeded);
     }
     Ok(Plan {
         prefix_len,
-        push: egress.push,
+        encap: action.encap,
         out_len,
         tunnel,
     })
@@ -115,9 +113,9 @@ fn plan_output(
 
 /// Writes one tag (TPID, then TCI with priority 0) at `at`.
 #[inline]
-fn write_tag(out: &mut [u8], at: usize, tpid: u16, vid: u16) {
-    out[at..at + 2].copy_from_slice(&tpid.to_be_bytes());
-    out[at + 2..at + 4].copy_from_slice(&(vid & 0x0fff).to_be_bytes());
+fn write_tag(out: &mut [u8], at: usize, tpid: Tpid, vid: crate::tables::Vid) {
+    out[at..at + 2].copy_from_slice(&tpid.raw().to_be_bytes());
+    out[at + 2..at + 4].copy_from_slice(&vid.get().to_be_bytes());
 }
 
 /// Writes everything before the body: the outer headers, the MACs and the
@@ -126,17 +124,17 @@ fn write_head(pipeline: &Pipeline, plan: &Plan, out: &mut [u8], macs: &[u8; MACS
     let mut at = plan.prefix_len;
     out[at..at + MACS_LEN].copy_from_slice(macs);
     at += MACS_LEN;
-    match plan.push {
-        TagPush::None => {}
-        TagPush::Vlan { vid } => write_tag(out, at, TPID_8021Q, vid),
-        TagPush::QinQ {
+    match plan.encap {
+        Encap::Plain | Encap::Vxlan { .. } => {}
+        Encap::Vlan { vid } => write_tag(out, at, Tpid::Dot1q, vid),
+        Encap::QinQ {
             s_tpid,
             s_vid,
             c_vid,
         } => {
             write_tag(out, at, s_tpid, s_vid);
             if let Some(c_vid) = c_vid {
-                write_tag(out, at + TAG_LEN, TPID_8021Q, c_vid);
+                write_tag(out, at + TAG_LEN, Tpid::Dot1q, c_vid);
             }
         }
     }
@@ -153,10 +151,13 @@ fn read_macs(frame: &[u8], at: usize) -> [u8; MACS_LEN] {
     macs
 }
 
-/// See [`Pipeline::rewrite_in_place`].
+/// Rewrites the received frame at `chunk[start..start + len]` (described by
+/// `inner`) in place for `action`, using the headroom in front of it;
+/// returns the output's `(start, len)` in `chunk`. Moves only the 12 MAC
+/// bytes for a tag push or pop; the inner body stays where it is.
 pub(super) fn in_place(
     pipeline: &Pipeline,
-    egress: &Egress,
+    action: &Action,
     inner: &InnerFrame,
     chunk: &mut [u8],
     start: usize,
@@ -169,7 +170,7 @@ pub(super) fn in_place(
     check_inner(inner, len)?;
     let plan = plan_output(
         pipeline,
-        egress,
+        action,
         inner,
         starts_with_tag(frame, inner.body_offset),
     )?;
@@ -183,10 +184,12 @@ pub(super) fn in_place(
     Ok((out_start, plan.out_len))
 }
 
-/// See [`Pipeline::rewrite_copy`].
+/// Builds the output for `action` of the received frame `src` (described
+/// by `inner`) in `dst_chunk` at offset `headroom`; returns its `(start,
+/// len)` in `dst_chunk`. Same output and errors as [`in_place`].
 pub(super) fn copy(
     pipeline: &Pipeline,
-    egress: &Egress,
+    action: &Action,
     inner: &InnerFrame,
     src: &[u8],
     dst_chunk: &mut [u8],
@@ -195,7 +198,7 @@ pub(super) fn copy(
     check_inner(inner, src.len())?;
     let plan = plan_output(
         pipeline,
-        egress,
+        action,
         inner,
         starts_with_tag(src, inner.body_offset),
     )?;

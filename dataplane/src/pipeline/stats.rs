@@ -1,11 +1,22 @@
-//! Per-VNet counters and the pipeline's malformed-frame detail.
+//! Everything one pipeline counts: per port, per VNet, and the detail of
+//! malformed frames.
 //!
 //! Written only by the pipeline's worker thread (single-writer
 //! [`Counter`]s), readable from any thread through the shared
 //! `Arc<PipelineCounters>`. Readers sum over workers.
+//!
+//! Where a frame is counted:
+//! - received: on its ingress port (every frame) and on its VNet (once
+//!   classified);
+//! - dropped by a decision or while building one of its outputs: on its
+//!   ingress port and on its VNet when known;
+//! - an output handed to the TX staging: on the VNet (`tx_*`);
+//! - transmitted: on the egress port (`tx_*`) by the worker, which also
+//!   counts what the TX side drops (`tx_ring_full`, `unknown_port`) on the
+//!   egress port, since only it sees those.
 
-use crate::counters::{Counter, DropReason};
-use crate::tables::{BdId, ForwardingTables};
+use crate::counters::{Counter, DropReason, PortCounters};
+use crate::tables::{BdId, ForwardingTables, MAX_PORTS, PortSlot};
 use crate::wire::Malformed;
 
 /// Counters of one VNet (bridge domain) in one worker.
@@ -80,22 +91,36 @@ impl BdSnapshot {
     }
 }
 
-/// Everything one pipeline counts besides the ports (which the worker
-/// counts).
+/// Everything one pipeline counts (see the module docs).
 #[derive(Debug)]
 pub struct PipelineCounters {
+    ports: Box<[PortCounters]>,
     vnets: Box<[BdCounters]>,
     malformed: [Counter; Malformed::COUNT],
 }
 
 impl PipelineCounters {
-    /// Counters for VNet counter slots `0..vnet_slots` (a bridge domain
-    /// whose `counter_slot` is beyond is not counted).
+    /// Counters for every port slot and for VNet counter slots
+    /// `0..vnet_slots` (a bridge domain whose `counter_slot` is beyond is
+    /// not counted).
     pub fn new(vnet_slots: usize) -> PipelineCounters {
         PipelineCounters {
+            ports: (0..MAX_PORTS).map(|_| PortCounters::default()).collect(),
             vnets: (0..vnet_slots).map(|_| BdCounters::default()).collect(),
             malformed: core::array::from_fn(|_| Counter::default()),
         }
+    }
+
+    /// The counters of port slot `port`.
+    #[inline]
+    pub fn port(&self, port: PortSlot) -> &PortCounters {
+        // Every slot has counters (`ports` has MAX_PORTS entries).
+        &self.ports[port.index()]
+    }
+
+    /// The counters of every port slot, in slot order.
+    pub fn ports(&self) -> &[PortCounters] {
+        &self.ports
     }
 
     /// The counters of VNet counter slot `slot`.
@@ -126,9 +151,15 @@ impl PipelineCounters {
         }
     }
 
+    /// The counters of bridge domain `bd` of `tables`.
+    #[inline]
+    pub fn bd(&self, tables: &ForwardingTables, bd: BdId) -> Option<&BdCounters> {
+        self.vnet(tables.bd(bd)?.counter_slot)
+    }
+
     #[inline]
     pub(super) fn count_bd_drop(&self, tables: &ForwardingTables, bd: BdId, reason: DropReason) {
-        let slot = tables.bds.get(usize::from(bd)).map(|b| b.counter_slot);
+        let slot = tables.bd(bd).map(|b| b.counter_slot);
         if let Some(c) = slot.and_then(|s| self.vnet(s)) {
             c.drop_frame(reason);
         }

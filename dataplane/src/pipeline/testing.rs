@@ -1,6 +1,6 @@
-//! Example tables for each zone type (the SDN spec's examples) and a helper
-//! that runs one frame through `decide` and the rewrites, for tests and
-//! benchmarks (feature `testing`). These allocate and panic on misuse; they
+//! Example tables for each zone type (the SDN spec's examples) and helpers
+//! that run one frame through the pipeline's walk and record what it did,
+//! for tests and benchmarks (feature `testing`). These allocate and panic on misuse; they
 //! are not for the dataplane's own paths.
 //!
 //! Every node has its uplink `eno1` in slot [`UPLINK`] and guest ports from
@@ -10,15 +10,19 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::sync::Arc;
 
 use crate::counters::DropReason;
-use crate::fdb::{Fdb, Tick};
-use crate::tables::{BdEncap, BridgeDomain, ForwardingTables, NextHop, PortIdx};
-use crate::wire::EthernetAddress;
-use crate::wire::testing::mac;
+use crate::tables::{
+    BdEncap, BdId, BridgeDomain, ForwardingTables, NextHop, PortSlot, Tpid, Vid, Vni,
+};
+use crate::wire::build::mac;
+use crate::wire::{EthernetAddress, FrameMeta};
 
-use super::{Decision, FloodList, Pipeline, PipelineCounters};
+use super::{
+    Action, Egress, Fdb, InnerFrame, Observer, Pipeline, PipelineCounters, RxFrame, Source, Stage,
+    Strip, Tick,
+};
 
 /// The uplink's slot.
-pub const UPLINK: PortIdx = 0;
+pub const UPLINK: PortSlot = slot(0);
 /// The uplink's MAC.
 pub const UPLINK_MAC: EthernetAddress = mac(0xe0);
 /// The underlay gateway's MAC (next hop of every VTEP).
@@ -28,9 +32,9 @@ pub const HEADROOM: usize = 256;
 /// Chunk size.
 pub const CHUNK_SIZE: usize = 4096;
 /// The VXLAN example's VNI.
-pub const VNI: u32 = 100_000;
+pub const VNI: Vni = vni(100_000);
 /// Another VXLAN VNet's VNI (peer 4 only).
-pub const OTHER_VNI: u32 = 200;
+pub const OTHER_VNI: Vni = vni(200);
 
 /// The uplink alone, MTU 1500.
 pub fn node() -> ForwardingTables {
@@ -40,8 +44,8 @@ pub fn node() -> ForwardingTables {
     t
 }
 
-fn guest(t: &mut ForwardingTables, port: PortIdx, mtu: u32, bd: u16) {
-    t.add_guest_port(port, &format!("tap{port}"), mac(0x40 + port as u8), mtu, bd)
+fn guest(t: &mut ForwardingTables, port: usize, mtu: u32, bd: u16) {
+    t.add_guest_port(slot(port), &format!("tap{port}"), mac(0x40 + port as u8), mtu, bd)
         .expect("guest port");
 }
 
@@ -66,9 +70,9 @@ pub fn simple_zone() -> ForwardingTables {
 /// and 2, `myvnet2` (VID 20) with guest 3.
 pub fn vlan_zone() -> ForwardingTables {
     let mut t = node();
-    let v10 = BridgeDomain::new("myvnet1", "myvlanzone", BdEncap::Vlan { vid: 10 });
+    let v10 = BridgeDomain::new("myvnet1", "myvlanzone", BdEncap::Vlan { vid: vid(10) });
     let v10 = t.add_bd(v10.with_uplink(UPLINK)).expect("bd");
-    let v20 = BridgeDomain::new("myvnet2", "myvlanzone", BdEncap::Vlan { vid: 20 });
+    let v20 = BridgeDomain::new("myvnet2", "myvlanzone", BdEncap::Vlan { vid: vid(20) });
     let v20 = t
         .add_bd(v20.with_uplink(UPLINK).with_counter_slot(1))
         .expect("bd");
@@ -82,12 +86,12 @@ pub fn vlan_zone() -> ForwardingTables {
 /// (service VLAN 20) with `myvnet1` (customer VLAN 100, guest 1) and the
 /// tag-less `myvnet3` (guest 2); `qinqzone2` (service VLAN 30) with
 /// `myvnet2` (customer VLAN 100, guest 3).
-pub fn qinq_zones(s_tpid: u16) -> ForwardingTables {
+pub fn qinq_zones(s_tpid: Tpid) -> ForwardingTables {
     let mut t = node();
-    let encap = |s_vid, c_vid| BdEncap::QinQ {
+    let encap = |s_vid, c_vid: Option<u16>| BdEncap::QinQ {
         s_tpid,
-        s_vid,
-        c_vid,
+        s_vid: vid(s_vid),
+        c_vid: c_vid.map(vid),
     };
     let add = |t: &mut ForwardingTables, vnet: &str, zone: &str, encap, slot| {
         let bd = BridgeDomain::new(vnet, zone, encap)
@@ -167,42 +171,160 @@ pub fn chunk_with(frame: &[u8]) -> Vec<u8> {
     chunk
 }
 
+/// What one frame's walk did, as a test sees it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Walked {
+    /// The bridge domain it was classified into.
+    pub bd: Option<BdId>,
+    /// What classification stripped.
+    pub strip: Option<Strip>,
+    /// The inner frame as classified (MACs and body, stripped tags or
+    /// outer headers left out).
+    pub inner: Vec<u8>,
+    /// The cacheable action of a known unicast destination.
+    pub unicast: Option<Action>,
+    /// Whether it was flooded.
+    pub flooded: bool,
+    /// The whole-frame drop, if any.
+    pub dropped: Option<DropReason>,
+    /// Every output in order: its action and its bytes, or why it failed.
+    pub outputs: Vec<(Action, Result<Vec<u8>, DropReason>)>,
+}
+
+impl Observer for Walked {
+    fn dropped(&mut self, _stage: Stage, reason: DropReason) {
+        self.dropped = Some(reason);
+    }
+
+    fn classified(
+        &mut self,
+        _tables: &ForwardingTables,
+        bd: BdId,
+        _source: Source,
+        frame: &[u8],
+        inner: &InnerFrame,
+        _inner_meta: &FrameMeta,
+    ) {
+        self.bd = Some(bd);
+        self.strip = Some(inner.strip);
+        let macs = frame.get(inner.mac_offset..inner.mac_offset + 12);
+        let body = frame.get(inner.body_offset..inner.end);
+        self.inner = [macs.unwrap_or_default(), body.unwrap_or_default()].concat();
+    }
+
+    fn unicast(
+        &mut self,
+        _tables: &ForwardingTables,
+        _fdb: &Fdb,
+        _bd: BdId,
+        _dst: &EthernetAddress,
+        action: &Action,
+    ) {
+        self.unicast = Some(*action);
+    }
+
+    fn flooded(&mut self, _bd: BdId, _dst: &EthernetAddress) {
+        self.flooded = true;
+    }
+
+    fn output(
+        &mut self,
+        _tables: &ForwardingTables,
+        action: &Action,
+        result: Result<&[u8], DropReason>,
+    ) {
+        self.outputs.push((*action, result.map(<[u8]>::to_vec)));
+    }
+}
+
+/// An [`Egress`] handing out [`CHUNK_SIZE`] buffers (the observer keeps
+/// the bytes), or none at all when `exhausted`.
+#[derive(Debug, Default)]
+pub struct Buffers {
+    /// Refuse every buffer (`no_buffer`).
+    pub exhausted: bool,
+}
+
+impl Egress for Buffers {
+    fn send_copy<F>(&mut self, _port: PortSlot, build: F) -> Result<usize, DropReason>
+    where
+        F: FnOnce(&mut [u8], usize) -> Result<(usize, usize), DropReason>,
+    {
+        if self.exhausted {
+            return Err(DropReason::NoBuffer);
+        }
+        let mut buffer = vec![0u8; CHUNK_SIZE];
+        build(&mut buffer, HEADROOM).map(|(_, len)| len)
+    }
+}
+
 /// Runs `frame`, received on `ingress` at `now`, through
-/// [`Pipeline::decide`] and the rewrites; returns every output as (port,
-/// bytes), or the drop reason (of the decision, of the first rewrite that
-/// fails, or `no_destination` for a flood with no output). Unicast uses
-/// [`Pipeline::rewrite_in_place`], floods [`Pipeline::rewrite_copy`].
+/// [`Pipeline::process`] (learning and counting) and records what the walk
+/// did. The received frame sits in a [`chunk_with`] chunk.
+pub fn walk(pipeline: &mut Pipeline, ingress: PortSlot, frame: &[u8], now: Tick) -> Walked {
+    let mut chunk = chunk_with(frame);
+    let mut walked = Walked::default();
+    let rx = RxFrame {
+        chunk: &mut chunk,
+        start: HEADROOM,
+        len: frame.len(),
+    };
+    pipeline.process_observed(ingress, rx, now, &mut Buffers::default(), &mut walked);
+    walked
+}
+
+/// Runs `frame`, received on `ingress` at `now`, through
+/// [`Pipeline::process`]; returns every output as (port, bytes), or the
+/// drop reason (of the decision, of the first output that fails, or
+/// `no_destination` for a flood with no output).
 pub fn deliver(
     pipeline: &mut Pipeline,
-    ingress: PortIdx,
+    ingress: PortSlot,
     frame: &[u8],
     now: Tick,
-) -> Result<Vec<(PortIdx, Vec<u8>)>, DropReason> {
-    let mut chunk = chunk_with(frame);
-    let len = frame.len();
-    let decision = pipeline.decide(ingress, &mut chunk[HEADROOM..HEADROOM + len], now);
-    match decision {
-        Decision::Drop(reason) => Err(reason),
-        Decision::Unicast { inner, egress, .. } => {
-            let (start, len) =
-                pipeline.rewrite_in_place(&egress, &inner, &mut chunk, HEADROOM, len)?;
-            Ok(vec![(egress.port, chunk[start..start + len].to_vec())])
-        }
-        Decision::Flood { bd, inner, from } => {
-            let received = &chunk[HEADROOM..HEADROOM + len];
-            let mut list = FloodList::new();
-            pipeline.flood_egresses(bd, from, &mut list);
-            if list.is_empty() {
-                return Err(DropReason::NoDestination);
-            }
-            let mut outputs = Vec::new();
-            for egress in &list {
-                let mut dst = vec![0u8; CHUNK_SIZE];
-                let (start, len) =
-                    pipeline.rewrite_copy(egress, &inner, received, &mut dst, HEADROOM)?;
-                outputs.push((egress.port, dst[start..start + len].to_vec()));
-            }
-            Ok(outputs)
-        }
+) -> Result<Vec<(PortSlot, Vec<u8>)>, DropReason> {
+    let walked = walk(pipeline, ingress, frame, now);
+    if let Some(reason) = walked.dropped {
+        return Err(reason);
+    }
+    walked
+        .outputs
+        .into_iter()
+        .map(|(action, bytes)| bytes.map(|b| (action.port, b)))
+        .collect()
+}
+
+/// The unicast action `frame` gets (learning and counting as it goes), or
+/// `None` if it is dropped or flooded.
+pub fn unicast_action(
+    pipeline: &mut Pipeline,
+    ingress: PortSlot,
+    frame: &[u8],
+    now: Tick,
+) -> Option<Action> {
+    walk(pipeline, ingress, frame, now).unicast
+}
+
+/// Port slot `n` (panics beyond [`crate::tables::MAX_PORTS`]).
+pub const fn slot(n: usize) -> PortSlot {
+    match PortSlot::new(n) {
+        Some(slot) => slot,
+        None => panic!("port slot out of range"),
+    }
+}
+
+/// VLAN id `v` (panics outside 1..=4094).
+pub const fn vid(v: u16) -> Vid {
+    match Vid::new(v) {
+        Some(vid) => vid,
+        None => panic!("VLAN id out of range"),
+    }
+}
+
+/// VNI `v` (panics outside 1..=16777215).
+pub const fn vni(v: u32) -> Vni {
+    match Vni::new(v) {
+        Some(vni) => vni,
+        None => panic!("VNI out of range"),
     }
 }

@@ -9,10 +9,10 @@ use std::sync::Arc;
 use super::testing::*;
 use super::*;
 use crate::counters::DropReason;
-use crate::fdb::{Fdb, Location};
-use crate::tables::{BdEncap, BridgeDomain, TPID_8021AD, TPID_8021Q};
+use crate::pipeline::fdb::{Fdb, Location};
+use crate::tables::{BdEncap, BridgeDomain, Tpid};
 use crate::wire::tcp::TcpFlags;
-use crate::wire::testing::{FrameBuilder, mac};
+use crate::wire::build::{FrameBuilder, mac};
 use crate::wire::{EtherType, EthernetAddress, Malformed, VlanTag, parse_frame};
 
 const VM1: EthernetAddress = mac(1);
@@ -42,19 +42,20 @@ fn udp_from(src: u8, dst: EthernetAddress) -> Vec<u8> {
     udp(builder(src, dst))
 }
 
-pub(super) fn ports(outputs: &[(PortIdx, Vec<u8>)]) -> Vec<PortIdx> {
-    let mut ports: Vec<PortIdx> = outputs.iter().map(|(p, _)| *p).collect();
+/// The slot indexes of `outputs`' ports, sorted.
+pub(super) fn ports(outputs: &[(PortSlot, Vec<u8>)]) -> Vec<usize> {
+    let mut ports: Vec<usize> = outputs.iter().map(|(p, _)| p.index()).collect();
     ports.sort_unstable();
     ports
 }
 
-fn output_on(outputs: &[(PortIdx, Vec<u8>)], port: PortIdx) -> &[u8] {
+fn output_on(outputs: &[(PortSlot, Vec<u8>)], port: PortSlot) -> &[u8] {
     &outputs.iter().find(|(p, _)| *p == port).expect("output").1
 }
 
-fn s_tag(tpid: u16, vid: u16) -> VlanTag {
+fn s_tag(tpid: Tpid, vid: u16) -> VlanTag {
     VlanTag {
-        tpid: EtherType::from_raw(tpid),
+        tpid: EtherType::from_raw(tpid.raw()),
         pcp: 0,
         dei: false,
         vid,
@@ -65,41 +66,45 @@ fn vnet(p: &Pipeline, slot: usize) -> BdSnapshot {
     p.counters().vnet(slot).expect("slot").snapshot()
 }
 
-/// Asserts that all `frames` (received on `ingress`) have one key and get
-/// one unicast action.
-pub(super) fn assert_same_action(p: &mut Pipeline, ingress: PortIdx, frames: &[Vec<u8>]) -> Action {
-    let mut seen: Option<(FlowKey, Action)> = None;
+/// Asserts that all `frames` (received on `ingress`) have one key, are
+/// stripped alike and get one unicast action; returns both.
+pub(super) fn assert_same_action(
+    p: &mut Pipeline,
+    ingress: PortSlot,
+    frames: &[Vec<u8>],
+) -> (Strip, Action) {
+    let mut seen: Option<(FlowKey, Strip, Action)> = None;
     for frame in frames {
         let key = p.flow_key(ingress, frame).expect("key");
-        let action = p
-            .decide(ingress, &mut frame.clone(), 5)
-            .action()
-            .expect("unicast");
-        if let Some((k, a)) = seen {
+        let walked = walk(p, ingress, frame, 5);
+        let action = walked.unicast.expect("unicast");
+        let strip = walked.strip.expect("classified");
+        if let Some((k, s, a)) = seen {
             assert_eq!(k, key);
-            assert_eq!(a, action);
+            assert_eq!((s, a), (strip, action));
         }
-        seen = Some((key, action));
+        seen = Some((key, strip, action));
     }
-    seen.expect("frames").1
+    let (_, strip, action) = seen.expect("frames");
+    (strip, action)
 }
 
 #[test]
 fn simple_zone_floods_then_learns_inside_its_vnet_only() {
     let mut p = pipeline(simple_zone());
-    let outs = deliver(&mut p, 1, &udp_from(1, VM2), 0).unwrap();
+    let outs = deliver(&mut p, slot(1), &udp_from(1, VM2), 0).unwrap();
     // Not port 4 (VNet `other`), and a simple zone has no uplink.
     assert_eq!(ports(&outs), [2, 3]);
     assert!(outs.iter().all(|(_, f)| *f == udp_from(1, VM2)));
-    let outs = deliver(&mut p, 2, &udp_from(2, VM1), 1).unwrap();
-    assert_eq!(outs, vec![(1, udp_from(2, VM1))]);
+    let outs = deliver(&mut p, slot(2), &udp_from(2, VM1), 1).unwrap();
+    assert_eq!(outs, vec![(slot(1), udp_from(2, VM1))]);
     assert_eq!(
-        ports(&deliver(&mut p, 1, &udp_from(1, VM2), 2).unwrap()),
+        ports(&deliver(&mut p, slot(1), &udp_from(1, VM2), 2).unwrap()),
         [2]
     );
     // VNet `other` knows no vm1 and has no other member.
     assert_eq!(
-        deliver(&mut p, 4, &udp_from(4, VM1), 3),
+        deliver(&mut p, slot(4), &udp_from(4, VM1), 3),
         Err(DropReason::NoDestination)
     );
 }
@@ -109,9 +114,9 @@ fn vlan_push_pop_round_trip() {
     let mut p = pipeline(vlan_zone());
     let plain = udp_from(1, VM9);
     let tagged = udp(builder(1, VM9).vlan(10));
-    let outs = deliver(&mut p, 1, &plain, 0).unwrap();
-    assert_eq!(ports(&outs), [UPLINK, 2]);
-    assert_eq!(output_on(&outs, 2), plain);
+    let outs = deliver(&mut p, slot(1), &plain, 0).unwrap();
+    assert_eq!(ports(&outs), [UPLINK.index(), 2]);
+    assert_eq!(output_on(&outs, slot(2)), plain);
     let wire = output_on(&outs, UPLINK);
     assert_eq!(wire, tagged);
     assert_eq!(
@@ -120,10 +125,10 @@ fn vlan_push_pop_round_trip() {
     );
     // Back from the wire: the tag is popped.
     let outs = deliver(&mut p, UPLINK, &udp(builder(9, VM1).vlan(10)), 1).unwrap();
-    assert_eq!(outs, vec![(1, udp_from(9, VM1))]);
+    assert_eq!(outs, vec![(slot(1), udp_from(9, VM1))]);
     // vm9 is now known behind the uplink: unicast, tagged, in place.
     assert_eq!(
-        deliver(&mut p, 1, &plain, 2).unwrap(),
+        deliver(&mut p, slot(1), &plain, 2).unwrap(),
         vec![(UPLINK, tagged)]
     );
     // Other VIDs, VID 10 with the 802.1ad TPID, and untagged non-VXLAN
@@ -145,46 +150,46 @@ fn vlan_push_pop_round_trip() {
     );
     // VID 20 reaches myvnet2's guest only.
     let outs = deliver(&mut p, UPLINK, &udp(builder(9, BCAST).vlan(20)), 4).unwrap();
-    assert_eq!(outs, vec![(3, udp_from(9, BCAST))]);
+    assert_eq!(outs, vec![(slot(3), udp_from(9, BCAST))]);
 }
 
 #[test]
 fn vlan_guest_tags_ride_inside_the_vnet_tag() {
     let mut p = pipeline(vlan_zone());
-    let outs = deliver(&mut p, 1, &udp(builder(1, VM9).vlan(5)), 0).unwrap();
+    let outs = deliver(&mut p, slot(1), &udp(builder(1, VM9).vlan(5)), 0).unwrap();
     assert_eq!(
         output_on(&outs, UPLINK),
         udp(builder(1, VM9).vlan(10).vlan(5))
     );
     let back = udp(builder(9, VM1).vlan(10).vlan(5));
     let outs = deliver(&mut p, UPLINK, &back, 1).unwrap();
-    assert_eq!(outs, vec![(1, udp(builder(9, VM1).vlan(5)))]);
+    assert_eq!(outs, vec![(slot(1), udp(builder(9, VM1).vlan(5)))]);
     // Two guest tags would make three on the wire.
     assert_eq!(
-        deliver(&mut p, 1, &udp(builder(1, VM9).vlan(5).vlan(6)), 2),
+        deliver(&mut p, slot(1), &udp(builder(1, VM9).vlan(5).vlan(6)), 2),
         Err(DropReason::TaggedFromGuest)
     );
 }
 
 #[test]
 fn qinq_pushes_and_pops_service_and_customer_tags() {
-    for tpid in [TPID_8021Q, TPID_8021AD] {
+    for tpid in [Tpid::Dot1q, Tpid::Dot1ad] {
         let mut p = pipeline(qinq_zones(tpid));
-        let outs = deliver(&mut p, 1, &udp_from(1, VM9), 0).unwrap();
+        let outs = deliver(&mut p, slot(1), &udp_from(1, VM9), 0).unwrap();
         let wire = udp(builder(1, VM9).tag(s_tag(tpid, 20)).vlan(100));
         assert_eq!(outs, vec![(UPLINK, wire)]);
         let back = udp(builder(9, VM1).tag(s_tag(tpid, 20)).vlan(100));
         let outs = deliver(&mut p, UPLINK, &back, 1).unwrap();
-        assert_eq!(outs, vec![(1, udp_from(9, VM1))]);
+        assert_eq!(outs, vec![(slot(1), udp_from(9, VM1))]);
         // The tag-less VNet myvnet3 (guest 2): only the service tag.
-        let outs = deliver(&mut p, 2, &udp_from(2, VM9), 2).unwrap();
+        let outs = deliver(&mut p, slot(2), &udp_from(2, VM9), 2).unwrap();
         assert_eq!(
             outs,
             vec![(UPLINK, udp(builder(2, VM9).tag(s_tag(tpid, 20))))]
         );
         let back = udp(builder(9, VM2).tag(s_tag(tpid, 20)));
         let outs = deliver(&mut p, UPLINK, &back, 3).unwrap();
-        assert_eq!(outs, vec![(2, udp_from(9, VM2))]);
+        assert_eq!(outs, vec![(slot(2), udp_from(9, VM2))]);
         // An unknown customer tag, a service tag of no zone, a customer tag
         // with the wrong TPID.
         for frame in [
@@ -201,7 +206,7 @@ fn qinq_pushes_and_pops_service_and_customer_tags() {
         }
         // A guest's own tag would be read as a customer tag at the far end.
         assert_eq!(
-            deliver(&mut p, 2, &udp(builder(2, VM9).vlan(100)), 5),
+            deliver(&mut p, slot(2), &udp(builder(2, VM9).vlan(100)), 5),
             Err(DropReason::TaggedFromGuest)
         );
     }
@@ -212,7 +217,7 @@ fn qinq_pushes_and_pops_service_and_customer_tags() {
 /// never see each other's frames.
 #[test]
 fn qinq_spec_example_zones_never_mix() {
-    for tpid in [TPID_8021Q, TPID_8021AD] {
+    for tpid in [Tpid::Dot1q, Tpid::Dot1ad] {
         let mut p = pipeline(qinq_zones(tpid));
         let zone1 = udp(builder(9, BCAST).tag(s_tag(tpid, 20)).vlan(100));
         let zone2 = udp(builder(9, BCAST).tag(s_tag(tpid, 30)).vlan(100));
@@ -220,19 +225,19 @@ fn qinq_spec_example_zones_never_mix() {
         assert_eq!(ports(&deliver(&mut p, UPLINK, &zone2, 0).unwrap()), [3]);
         // The same remote MAC in both zones: each zone's frames keep their
         // own service tag.
-        let o1 = deliver(&mut p, 1, &udp_from(1, VM9), 1).unwrap();
+        let o1 = deliver(&mut p, slot(1), &udp_from(1, VM9), 1).unwrap();
         assert_eq!(
             o1,
             vec![(UPLINK, udp(builder(1, VM9).tag(s_tag(tpid, 20)).vlan(100)))]
         );
-        let o3 = deliver(&mut p, 3, &udp_from(3, VM9), 1).unwrap();
+        let o3 = deliver(&mut p, slot(3), &udp_from(3, VM9), 1).unwrap();
         assert_eq!(
             o3,
             vec![(UPLINK, udp(builder(3, VM9).tag(s_tag(tpid, 30)).vlan(100)))]
         );
         // vm1's broadcast: zone 1's tags on the wire only; neither vm3 (other
         // zone) nor vm2 (tag-less VNet of the same zone) gets it.
-        let o = deliver(&mut p, 1, &udp_from(1, BCAST), 2).unwrap();
+        let o = deliver(&mut p, slot(1), &udp_from(1, BCAST), 2).unwrap();
         assert_eq!(
             o,
             vec![(
@@ -249,13 +254,13 @@ fn qinq_spec_example_zones_never_mix() {
 #[test]
 fn learning_moves_ages_and_bounds() {
     let mut p = pipeline(simple_zone());
-    deliver(&mut p, 1, &udp_from(1, BCAST), 0).unwrap();
-    assert_eq!(p.fdb().lookup(0, &VM1), Some(Location::Port(1)));
-    deliver(&mut p, 3, &udp_from(1, BCAST), 1).unwrap();
-    assert_eq!(p.fdb().lookup(0, &VM1), Some(Location::Port(3)));
+    deliver(&mut p, slot(1), &udp_from(1, BCAST), 0).unwrap();
+    assert_eq!(p.fdb().lookup(0, &VM1), Some(Location::Port(slot(1))));
+    deliver(&mut p, slot(3), &udp_from(1, BCAST), 1).unwrap();
+    assert_eq!(p.fdb().lookup(0, &VM1), Some(Location::Port(slot(3))));
     assert_eq!(p.fdb().stats().moved.get(), 1);
     assert_eq!(
-        ports(&deliver(&mut p, 2, &udp_from(2, VM1), 2).unwrap()),
+        ports(&deliver(&mut p, slot(2), &udp_from(2, VM1), 2).unwrap()),
         [3]
     );
     // Aging: nothing heard for 300 ticks, entries go and frames flood.
@@ -265,7 +270,7 @@ fn learning_moves_ages_and_bounds() {
     }
     assert_eq!(p.fdb().len(), 0);
     assert_eq!(
-        ports(&deliver(&mut p, 2, &udp_from(2, VM1), 500).unwrap()),
+        ports(&deliver(&mut p, slot(2), &udp_from(2, VM1), 500).unwrap()),
         [1, 3]
     );
     // Group and all-zero sources are never learnt.
@@ -275,19 +280,19 @@ fn learning_moves_ages_and_bounds() {
         EthernetAddress::ZERO,
         EthernetAddress([1, 0, 0x5e, 0, 0, 1]),
     ] {
-        deliver(&mut p, 1, &udp(FrameBuilder::new(src, VM2)), 501).unwrap();
+        deliver(&mut p, slot(1), &udp(FrameBuilder::new(src, VM2)), 501).unwrap();
     }
     assert_eq!(p.fdb().len(), before);
     // A full table refuses new MACs, whose frames are then flooded.
     let counters = Arc::new(PipelineCounters::new(4));
     let mut p = Pipeline::new(Arc::new(simple_zone()), Fdb::with_seed(2, 300, 1), counters);
     for n in 1..=3 {
-        deliver(&mut p, usize::from(n), &udp_from(n, BCAST), 0).unwrap();
+        deliver(&mut p, slot(usize::from(n)), &udp_from(n, BCAST), 0).unwrap();
     }
     assert_eq!(p.fdb().len(), 2);
     assert_eq!(p.fdb().stats().table_full.get(), 1);
     assert_eq!(
-        ports(&deliver(&mut p, 1, &udp_from(1, VM3), 1).unwrap()),
+        ports(&deliver(&mut p, slot(1), &udp_from(1, VM3), 1).unwrap()),
         [2, 3]
     );
 }
@@ -295,20 +300,20 @@ fn learning_moves_ages_and_bounds() {
 #[test]
 fn learning_off_uses_static_entries_only() {
     let mut t = node();
-    let bd = BridgeDomain::new("nolearn", "z", BdEncap::Vlan { vid: 7 });
+    let bd = BridgeDomain::new("nolearn", "z", BdEncap::Vlan { vid: vid(7) });
     let bd = t
         .add_bd(bd.with_uplink(UPLINK).with_learning(false))
         .unwrap();
-    t.add_guest_port(1, "tap1", mac(0x41), 1500, bd).unwrap();
-    t.add_guest_port(2, "tap2", mac(0x42), 1500, bd).unwrap();
+    t.add_guest_port(slot(1), "tap1", mac(0x41), 1500, bd).unwrap();
+    t.add_guest_port(slot(2), "tap2", mac(0x42), 1500, bd).unwrap();
     let mut p = pipeline(t);
-    deliver(&mut p, 1, &udp_from(1, BCAST), 0).unwrap();
+    deliver(&mut p, slot(1), &udp_from(1, BCAST), 0).unwrap();
     assert!(p.fdb().is_empty());
     p.fdb_mut()
-        .insert_static(bd, &VM1, Location::Port(1))
+        .insert_static(bd, &VM1, Location::Port(slot(1)))
         .unwrap();
     assert_eq!(
-        ports(&deliver(&mut p, 2, &udp_from(2, VM1), 1).unwrap()),
+        ports(&deliver(&mut p, slot(2), &udp_from(2, VM1), 1).unwrap()),
         [1]
     );
 }
@@ -316,20 +321,20 @@ fn learning_off_uses_static_entries_only() {
 #[test]
 fn isolated_ports_reach_the_uplink_but_not_each_other() {
     let mut t = node();
-    let bd = BridgeDomain::new("iso", "z", BdEncap::Vlan { vid: 10 });
+    let bd = BridgeDomain::new("iso", "z", BdEncap::Vlan { vid: vid(10) });
     let bd = t
         .add_bd(bd.with_uplink(UPLINK).with_isolated_ports(true))
         .unwrap();
-    t.add_guest_port(1, "tap1", mac(0x41), 1500, bd).unwrap();
-    t.add_guest_port(2, "tap2", mac(0x42), 1500, bd).unwrap();
+    t.add_guest_port(slot(1), "tap1", mac(0x41), 1500, bd).unwrap();
+    t.add_guest_port(slot(2), "tap2", mac(0x42), 1500, bd).unwrap();
     let mut p = pipeline(t);
     assert_eq!(
-        ports(&deliver(&mut p, 1, &udp_from(1, BCAST), 0).unwrap()),
-        [UPLINK]
+        ports(&deliver(&mut p, slot(1), &udp_from(1, BCAST), 0).unwrap()),
+        [UPLINK.index()]
     );
     assert_eq!(
-        ports(&deliver(&mut p, 2, &udp_from(2, BCAST), 0).unwrap()),
-        [UPLINK]
+        ports(&deliver(&mut p, slot(2), &udp_from(2, BCAST), 0).unwrap()),
+        [UPLINK.index()]
     );
     let from_wire = udp(builder(9, BCAST).vlan(10));
     assert_eq!(
@@ -337,14 +342,14 @@ fn isolated_ports_reach_the_uplink_but_not_each_other() {
         [1, 2]
     );
     assert_eq!(
-        deliver(&mut p, 1, &udp_from(1, VM2), 2),
+        deliver(&mut p, slot(1), &udp_from(1, VM2), 2),
         Err(DropReason::PortIsolated)
     );
     let to_vm2 = udp(builder(9, VM2).vlan(10));
     assert_eq!(ports(&deliver(&mut p, UPLINK, &to_vm2, 3).unwrap()), [2]);
     assert_eq!(
-        ports(&deliver(&mut p, 1, &udp_from(1, VM9), 4).unwrap()),
-        [UPLINK]
+        ports(&deliver(&mut p, slot(1), &udp_from(1, VM9), 4).unwrap()),
+        [UPLINK.index()]
     );
     assert_eq!(vnet(&p, 0).drops_for(DropReason::PortIsolated), 1);
 }
@@ -352,9 +357,9 @@ fn isolated_ports_reach_the_uplink_but_not_each_other() {
 #[test]
 fn hairpins_are_dropped_as_same_port() {
     let mut p = pipeline(vlan_zone());
-    deliver(&mut p, 1, &udp_from(1, BCAST), 0).unwrap();
+    deliver(&mut p, slot(1), &udp_from(1, BCAST), 0).unwrap();
     assert_eq!(
-        deliver(&mut p, 1, &udp_from(5, VM1), 1),
+        deliver(&mut p, slot(1), &udp_from(5, VM1), 1),
         Err(DropReason::SamePort)
     );
     deliver(&mut p, UPLINK, &udp(builder(9, BCAST).vlan(10)), 1).unwrap();
@@ -371,25 +376,25 @@ fn guest_partial_checksums_are_completed_and_corrupt_ones_counted() {
     let full = v4.udp(1000, 2000, PAYLOAD);
     let partial = v4.clone().partial_checksum().udp(1000, 2000, PAYLOAD);
     assert_ne!(partial, full);
-    let outs = deliver(&mut p, 1, &partial, 0).unwrap();
-    assert_eq!(output_on(&outs, 2), full);
+    let outs = deliver(&mut p, slot(1), &partial, 0).unwrap();
+    assert_eq!(output_on(&outs, slot(2)), full);
     assert_eq!(vnet(&p, 0).l4_checksums_completed, 1);
     // A correct checksum is left alone.
-    let outs = deliver(&mut p, 1, &full, 1).unwrap();
-    assert_eq!(output_on(&outs, 2), full);
+    let outs = deliver(&mut p, slot(1), &full, 1).unwrap();
+    assert_eq!(output_on(&outs, slot(2)), full);
     assert_eq!(vnet(&p, 0).l4_checksums_completed, 1);
     // A corrupt segment stays corrupt, and is counted.
     let mut corrupt = full.clone();
     *corrupt.last_mut().unwrap() ^= 0xff;
-    let outs = deliver(&mut p, 1, &corrupt, 2).unwrap();
-    assert_eq!(output_on(&outs, 2), corrupt);
+    let outs = deliver(&mut p, slot(1), &corrupt, 2).unwrap();
+    assert_eq!(output_on(&outs, slot(2)), corrupt);
     assert_eq!(vnet(&p, 0).bad_l4_checksum, 1);
     // TCP over IPv6 too.
     let v6 = builder(1, VM9).ipv6("fd00::1".parse().unwrap(), "fd00::2".parse().unwrap());
     let full = v6.tcp(40000, 22, TcpFlags::SYN, b"");
     let partial = v6.partial_checksum().tcp(40000, 22, TcpFlags::SYN, b"");
-    let outs = deliver(&mut p, 1, &partial, 3).unwrap();
-    assert_eq!(output_on(&outs, 2), full);
+    let outs = deliver(&mut p, slot(1), &partial, 3).unwrap();
+    assert_eq!(output_on(&outs, slot(2)), full);
     assert_eq!(vnet(&p, 0).l4_checksums_completed, 2);
     // Frames from the uplink are not touched.
     let partial = builder(9, VM1).ipv4(Ipv4Addr::new(10, 0, 3, 2), Ipv4Addr::new(10, 0, 3, 1));
@@ -401,7 +406,7 @@ fn guest_partial_checksums_are_completed_and_corrupt_ones_counted() {
     let outs = deliver(&mut p, UPLINK, &wire, 4).unwrap();
     assert_eq!(
         outs,
-        vec![(1, partial.partial_checksum().udp(1, 2, PAYLOAD))]
+        vec![(slot(1), partial.partial_checksum().udp(1, 2, PAYLOAD))]
     );
 }
 
@@ -411,18 +416,18 @@ fn mtu_is_enforced_at_exactly_one_byte_over() {
     let mut p = pipeline(vlan_zone());
     deliver(&mut p, UPLINK, &udp(builder(9, BCAST).vlan(10)), 0).unwrap();
     let fits = udp_sized(builder(1, VM9), 1500 - 28);
-    let outs = deliver(&mut p, 1, &fits, 1).unwrap();
+    let outs = deliver(&mut p, slot(1), &fits, 1).unwrap();
     assert_eq!(outs[0].1.len(), 1500 + 14 + 4);
     let over = udp_sized(builder(1, VM9), 1501 - 28);
-    assert_eq!(deliver(&mut p, 1, &over, 1), Err(DropReason::MtuExceeded));
+    assert_eq!(deliver(&mut p, slot(1), &over, 1), Err(DropReason::MtuExceeded));
     assert_eq!(vnet(&p, 0).drops_for(DropReason::MtuExceeded), 1);
     // QinQ: the second tag counts (Proxmox's "MTU 1496").
-    let mut p = pipeline(qinq_zones(TPID_8021AD));
+    let mut p = pipeline(qinq_zones(Tpid::Dot1ad));
     let from_wire = udp(builder(9, BCAST).qinq(20, 100));
     deliver(&mut p, UPLINK, &from_wire, 0).unwrap();
-    assert!(deliver(&mut p, 1, &udp_sized(builder(1, VM9), 1496 - 28), 1).is_ok());
+    assert!(deliver(&mut p, slot(1), &udp_sized(builder(1, VM9), 1496 - 28), 1).is_ok());
     assert_eq!(
-        deliver(&mut p, 1, &udp_sized(builder(1, VM9), 1497 - 28), 1),
+        deliver(&mut p, slot(1), &udp_sized(builder(1, VM9), 1497 - 28), 1),
         Err(DropReason::MtuExceeded)
     );
     // The tag-less VNet carries one tag only: 1500 fits.
@@ -433,19 +438,20 @@ fn mtu_is_enforced_at_exactly_one_byte_over() {
         2,
     )
     .unwrap();
-    assert!(deliver(&mut p, 2, &udp_sized(builder(2, mac(8)), 1500 - 28), 3).is_ok());
+    assert!(deliver(&mut p, slot(2), &udp_sized(builder(2, mac(8)), 1500 - 28), 3).is_ok());
 }
 
 #[test]
 fn reload_keeps_unchanged_vnets_and_flushes_changed_ones() {
     let mut p = pipeline(vlan_zone());
-    deliver(&mut p, 1, &udp_from(1, BCAST), 0).unwrap();
-    deliver(&mut p, 3, &udp_from(3, BCAST), 0).unwrap();
+    deliver(&mut p, slot(1), &udp_from(1, BCAST), 0).unwrap();
+    deliver(&mut p, slot(3), &udp_from(3, BCAST), 0).unwrap();
     deliver(&mut p, UPLINK, &udp(builder(9, BCAST).vlan(10)), 0).unwrap();
     // A new VNet sorts first (renumbering), myvnet2 changes VID.
-    let build = |vnet1_ports: &[PortIdx], aaa_ports: &[PortIdx]| {
+    let build = |vnet1_ports: &[PortSlot], aaa_ports: &[PortSlot]| {
         let mut t = node();
-        let vlan = |name, vid| BridgeDomain::new(name, "myvlanzone", BdEncap::Vlan { vid });
+        let vlan =
+            |name, v| BridgeDomain::new(name, "myvlanzone", BdEncap::Vlan { vid: vid(v) });
         let aaa = t.add_bd(vlan("aaa", 30).with_uplink(UPLINK)).unwrap();
         let v1 = t.add_bd(vlan("myvnet1", 10).with_uplink(UPLINK)).unwrap();
         let v2 = t.add_bd(vlan("myvnet2", 21).with_uplink(UPLINK)).unwrap();
@@ -457,44 +463,46 @@ fn reload_keeps_unchanged_vnets_and_flushes_changed_ones() {
             t.add_guest_port(port, &format!("tap{port}"), mac(0x40), 1500, aaa)
                 .unwrap();
         }
-        t.add_guest_port(3, "tap3", mac(0x43), 1500, v2).unwrap();
+        t.add_guest_port(slot(3), "tap3", mac(0x43), 1500, v2).unwrap();
         Arc::new(t)
     };
-    p.set_tables(build(&[1, 2], &[]));
-    assert_eq!(p.fdb().lookup(1, &VM1), Some(Location::Port(1)));
+    p.set_tables(build(&[slot(1), slot(2)], &[]));
+    assert_eq!(p.fdb().lookup(1, &VM1), Some(Location::Port(slot(1))));
     assert_eq!(p.fdb().lookup(1, &VM9), Some(Location::Port(UPLINK)));
     assert_eq!(p.fdb().lookup(2, &VM3), None);
     assert_eq!(p.fdb().len(), 2);
     assert_eq!(
-        ports(&deliver(&mut p, 2, &udp_from(2, VM1), 1).unwrap()),
+        ports(&deliver(&mut p, slot(2), &udp_from(2, VM1), 1).unwrap()),
         [1]
     );
     // Port 1 moves to VNet aaa: vm1's entry in myvnet1 goes with it.
-    p.set_tables(build(&[2], &[1]));
+    p.set_tables(build(&[slot(2)], &[slot(1)]));
     assert_eq!(p.fdb().lookup(1, &VM1), None);
     assert_eq!(
-        ports(&deliver(&mut p, 2, &udp_from(2, VM1), 2).unwrap()),
-        [UPLINK]
+        ports(&deliver(&mut p, slot(2), &udp_from(2, VM1), 2).unwrap()),
+        [UPLINK.index()]
     );
 }
 
 #[test]
 fn unknown_ports_and_malformed_frames_are_dropped_with_reasons() {
     let mut p = pipeline(vlan_zone());
-    for port in [7, 255, 1000] {
+    for port in [7, 255] {
         assert_eq!(
-            deliver(&mut p, port, &udp_from(1, VM2), 0),
+            deliver(&mut p, slot(port), &udp_from(1, VM2), 0),
             Err(DropReason::UnknownPort)
         );
     }
+    // A slot beyond the bound cannot even be named.
+    assert_eq!(PortSlot::new(1000), None);
     assert_eq!(
-        deliver(&mut p, 1, &[0u8; 13], 0),
+        deliver(&mut p, slot(1), &[0u8; 13], 0),
         Err(DropReason::Malformed)
     );
     let mut truncated = udp_from(1, VM2);
     truncated.truncate(30);
     assert_eq!(
-        deliver(&mut p, 1, &truncated, 0),
+        deliver(&mut p, slot(1), &truncated, 0),
         Err(DropReason::Malformed)
     );
     let counters = p.counters();
@@ -506,7 +514,7 @@ fn unknown_ports_and_malformed_frames_are_dropped_with_reasons() {
 fn vnet_counters_count_rx_once_and_tx_per_output() {
     let mut p = pipeline(vlan_zone());
     let frame = udp_from(1, BCAST);
-    let outs = deliver(&mut p, 1, &frame, 0).unwrap();
+    let outs = deliver(&mut p, slot(1), &frame, 0).unwrap();
     let c = vnet(&p, 0);
     assert_eq!((c.rx_packets, c.rx_bytes), (1, frame.len() as u64));
     assert_eq!(c.tx_packets, 2);
@@ -517,36 +525,47 @@ fn vnet_counters_count_rx_once_and_tx_per_output() {
 
 #[test]
 fn rewrite_in_place_and_copy_agree_and_need_headroom() {
-    let mut p = pipeline(qinq_zones(TPID_8021AD));
+    let mut p = pipeline(qinq_zones(Tpid::Dot1ad));
     deliver(&mut p, UPLINK, &udp(builder(9, BCAST).qinq(20, 100)), 0).unwrap();
     let frame = udp_from(1, VM9);
     let mut chunk = chunk_with(&frame);
     let len = frame.len();
-    let Decision::Unicast { inner, egress, .. } =
-        p.decide(1, &mut chunk[HEADROOM..HEADROOM + len], 1)
-    else {
-        panic!("unicast expected");
-    };
+    let action = unicast_action(&mut p, slot(1), &frame, 1).expect("unicast");
+    let meta = parse_frame(&frame).unwrap();
+    let inner = classify::classify(p.tables(), &p.vxlan_ports, slot(1), &frame, &meta)
+        .expect("classified")
+        .inner;
     let mut copy = vec![0u8; CHUNK_SIZE];
-    let (cs, cl) = p
-        .rewrite_copy(&egress, &inner, &frame, &mut copy, 100)
-        .unwrap();
-    let (s, l) = p
-        .rewrite_in_place(&egress, &inner, &mut chunk, HEADROOM, len)
-        .unwrap();
+    let (cs, cl) = rewrite::copy(&p, &action, &inner, &frame, &mut copy, 100).unwrap();
+    let (s, l) = rewrite::in_place(&p, &action, &inner, &mut chunk, HEADROOM, len).unwrap();
     assert_eq!((s, l), (HEADROOM - 8, len + 8));
     assert_eq!(chunk[s..s + l], copy[cs..cs + cl]);
     // Only 8 bytes were needed in front, and 7 are not enough.
     let mut tight = frame.clone();
     tight.splice(0..0, [0u8; 7]);
     assert_eq!(
-        p.rewrite_in_place(&egress, &inner, &mut tight, 7, len),
+        rewrite::in_place(&p, &action, &inner, &mut tight, 7, len),
         Err(DropReason::NoHeadroom)
     );
     let mut small = vec![0u8; len + 7];
     assert_eq!(
-        p.rewrite_copy(&egress, &inner, &frame, &mut small, 0),
+        rewrite::copy(&p, &action, &inner, &frame, &mut small, 0),
         Err(DropReason::NoHeadroom)
+    );
+    // Through the walk: a received frame with 7 bytes of headroom is
+    // dropped, counted, never truncated.
+    let mut walked = Walked::default();
+    let rx = RxFrame {
+        chunk: &mut tight,
+        start: 7,
+        len,
+    };
+    let fate = p.process_observed(slot(1), rx, 2, &mut Buffers::default(), &mut walked);
+    assert_eq!(fate, Fate::Drop(DropReason::NoHeadroom));
+    assert_eq!(
+        walked.outputs,
+        [(action, Err(DropReason::NoHeadroom))],
+        "one output, dropped"
     );
 }
 
@@ -554,32 +573,32 @@ fn rewrite_in_place_and_copy_agree_and_need_headroom() {
 fn same_key_same_action_for_vlan_and_qinq() {
     let mut p = pipeline(vlan_zone());
     deliver(&mut p, UPLINK, &udp(builder(9, BCAST).vlan(10)), 0).unwrap();
-    deliver(&mut p, 2, &udp_from(2, BCAST), 0).unwrap();
+    deliver(&mut p, slot(2), &udp_from(2, BCAST), 0).unwrap();
     let to_vm9 = [
         udp_from(1, VM9),
         udp_from(5, VM9),
         udp_sized(builder(1, VM9), 900),
         builder(1, VM9).arp_request(Ipv4Addr::new(10, 0, 3, 1), Ipv4Addr::new(10, 0, 3, 9)),
     ];
-    let action = assert_same_action(&mut p, 1, &to_vm9);
-    assert_eq!(action.strip, Strip::Nothing);
-    assert_eq!(action.egress.push, TagPush::Vlan { vid: 10 });
+    let (strip, action) = assert_same_action(&mut p, slot(1), &to_vm9);
+    assert_eq!(strip, Strip::Nothing);
+    assert_eq!(action.encap, Encap::Vlan { vid: vid(10) });
     let to_vm2 = [
         udp(builder(9, VM2).vlan(10)),
         udp_sized(builder(7, VM2).vlan(10), 300),
     ];
-    let action = assert_same_action(&mut p, UPLINK, &to_vm2);
-    assert_eq!((action.strip, action.egress.port), (Strip::Tags(1), 2));
+    let (strip, action) = assert_same_action(&mut p, UPLINK, &to_vm2);
+    assert_eq!((strip, action.port), (Strip::Tags(1), slot(2)));
     // Keys differ by destination and by tag.
     let a = p.flow_key(UPLINK, &to_vm2[0]).unwrap();
     let b = p.flow_key(UPLINK, &udp(builder(9, VM2).vlan(20))).unwrap();
     assert_ne!(a, b);
-    let mut p = pipeline(qinq_zones(TPID_8021AD));
-    deliver(&mut p, 1, &udp_from(1, BCAST), 0).unwrap();
+    let mut p = pipeline(qinq_zones(Tpid::Dot1ad));
+    deliver(&mut p, slot(1), &udp_from(1, BCAST), 0).unwrap();
     let to_vm1 = [
         udp(builder(9, VM1).qinq(20, 100)),
         udp_sized(builder(8, VM1).qinq(20, 100), 1000),
     ];
-    let action = assert_same_action(&mut p, UPLINK, &to_vm1);
-    assert_eq!((action.strip, action.egress.port), (Strip::Tags(2), 1));
+    let (strip, action) = assert_same_action(&mut p, UPLINK, &to_vm1);
+    assert_eq!((strip, action.port), (Strip::Tags(2), slot(1)));
 }

@@ -9,14 +9,14 @@ use std::sync::Arc;
 
 use proptest::prelude::*;
 
-use super::testing::{CHUNK_SIZE, HEADROOM, chunk_with};
+use super::testing::{Buffers, HEADROOM, Walked, chunk_with, slot, vid, vni, walk};
+use crate::counters::DropReason;
 use super::*;
-use crate::fdb::Fdb;
 use crate::tables::{
-    BdEncap, BridgeDomain, FastMap, NextHop, PortRole, TPID_8021AD, TPID_8021Q, VlanBinding,
-    VlanKey, VniKey, Vtep,
+    BdEncap, BdId, BridgeDomain, FastMap, NextHop, PortRole, Tpid, VlanBinding, VlanKey, VniKey,
+    Vtep,
 };
-use crate::wire::testing::{FrameBuilder, mac};
+use crate::wire::build::{FrameBuilder, mac};
 use crate::wire::{EthernetAddress, L3Meta, VlanTag, parse_frame, parse_vxlan};
 
 fn ip(n: u8, v6: bool) -> IpAddr {
@@ -40,7 +40,7 @@ struct TablesRecipe {
     next_hops: Vec<Option<bool>>,
 }
 
-const GUEST_PORTS: [PortIdx; 8] = [1, 2, 3, 4, 6, 7, 8, 9];
+const GUEST_PORTS: [usize; 8] = [1, 2, 3, 4, 6, 7, 8, 9];
 
 fn tables_recipe() -> impl Strategy<Value = TablesRecipe> {
     let bd = (
@@ -71,29 +71,29 @@ fn tables_recipe() -> impl Strategy<Value = TablesRecipe> {
 /// daemon would reject them).
 fn build(r: &TablesRecipe) -> ForwardingTables {
     let mut t = ForwardingTables::new();
-    t.set_uplink(0, "up0", mac(0xe0), 1500).unwrap();
-    t.set_uplink(5, "up5", mac(0xe5), 1400).unwrap();
+    t.set_uplink(slot(0), "up0", mac(0xe0), 1500).unwrap();
+    t.set_uplink(slot(5), "up5", mac(0xe5), 1400).unwrap();
     t.local_vtep_ips.push(ip(1, r.v6));
-    for (i, &(kind, vid, c_vid, flag, second, isolate, learning, ref peers)) in
+    for (i, &(kind, tag, c_vid, flag, second, isolate, learning, ref peers)) in
         r.bds.iter().enumerate()
     {
-        let uplink = if second { 5 } else { 0 };
+        let uplink = slot(if second { 5 } else { 0 });
         let (encap, uplink) = match kind {
             0 => (BdEncap::Local, None),
-            1 => (BdEncap::Vlan { vid }, Some(uplink)),
+            1 => (BdEncap::Vlan { vid: vid(tag) }, Some(uplink)),
             2 => {
-                let s_tpid = if flag { TPID_8021AD } else { TPID_8021Q };
+                let s_tpid = if flag { Tpid::Dot1ad } else { Tpid::Dot1q };
                 let encap = BdEncap::QinQ {
                     s_tpid,
-                    s_vid: vid,
-                    c_vid,
+                    s_vid: vid(tag),
+                    c_vid: c_vid.map(vid),
                 };
                 (encap, Some(uplink))
             }
             _ => {
                 let udp_port = if flag { 4789 } else { 8472 };
                 let encap = BdEncap::Vxlan {
-                    vni: vid.into(),
+                    vni: vni(tag.into()),
                     udp_port,
                 };
                 (encap, None)
@@ -116,13 +116,13 @@ fn build(r: &TablesRecipe) -> ForwardingTables {
         for (&port, &(choice, mtu)) in GUEST_PORTS.iter().zip(&r.guests) {
             let bd = (choice % t.bds.len()) as u16;
             let mtu = [1500, 1450, 3000][usize::from(mtu)];
-            t.add_guest_port(port, &format!("tap{port}"), mac(0x40), mtu, bd)
+            t.add_guest_port(slot(port), &format!("tap{port}"), mac(0x40), mtu, bd)
                 .unwrap();
         }
     }
     for (vtep, nh) in r.next_hops.iter().enumerate().take(t.vteps.len()) {
         let nh = nh.map(|second| NextHop {
-            port: if second { 5 } else { 0 },
+            port: slot(if second { 5 } else { 0 }),
             dst_mac: mac(0xfe),
             src_mac: mac(0xe0),
             src_ip: ip(1, r.v6),
@@ -175,7 +175,7 @@ fn corrupt(t: &mut ForwardingTables, c: &Corruption) {
         }
         Corruption::GuestPort(bd, port) => {
             if let Some(b) = t.bds.get_mut(bd % n_bds) {
-                b.guest_ports.push(port);
+                b.guest_ports.push(slot(port % 256));
             }
         }
         Corruption::PeerIndex(bd, vtep) => {
@@ -183,21 +183,21 @@ fn corrupt(t: &mut ForwardingTables, c: &Corruption) {
                 b.vteps.push(vtep);
             }
         }
-        Corruption::VlanBinding(port, vid, bd) => {
+        Corruption::VlanBinding(port, tag, bd) => {
             let key = VlanKey {
-                port,
-                tpid: TPID_8021Q,
-                vid,
+                port: slot(port),
+                tpid: Tpid::Dot1q,
+                vid: vid(tag),
             };
             t.vlan_bindings.insert(key, VlanBinding::Bd(bd));
         }
-        Corruption::QinQBinding(port, vid, bd) => {
+        Corruption::QinQBinding(port, tag, bd) => {
             let mut by_cvid = FastMap::default();
-            by_cvid.insert(vid, bd);
+            by_cvid.insert(vid(tag), bd);
             let key = VlanKey {
-                port,
-                tpid: TPID_8021AD,
-                vid,
+                port: slot(port),
+                tpid: Tpid::Dot1ad,
+                vid: vid(tag),
             };
             let binding = VlanBinding::QinQ {
                 untagged: Some(bd),
@@ -205,18 +205,18 @@ fn corrupt(t: &mut ForwardingTables, c: &Corruption) {
             };
             t.vlan_bindings.insert(key, binding);
         }
-        Corruption::VniBinding(vni, bd) => {
+        Corruption::VniBinding(v, bd) => {
             t.vni_bindings.insert(
                 VniKey {
                     udp_port: 4789,
-                    vni,
+                    vni: vni(v),
                 },
                 bd,
             );
         }
         Corruption::Uplink(bd, port) => {
             if let Some(b) = t.bds.get_mut(bd % n_bds) {
-                b.uplink = Some(port);
+                b.uplink = Some(slot(port % 256));
             }
         }
         Corruption::NextHopPort(vtep, port) => {
@@ -224,7 +224,7 @@ fn corrupt(t: &mut ForwardingTables, c: &Corruption) {
                 next_hop: Some(nh), ..
             }) = t.vteps.get_mut(vtep)
             {
-                nh.port = port;
+                nh.port = slot(port % 256);
             }
         }
         Corruption::NextHopFamily(vtep) => {
@@ -376,46 +376,39 @@ fn observer(tables: &Arc<ForwardingTables>) -> Pipeline {
     )
 }
 
-/// Runs a frame through decide and every rewrite; with `check`, asserts
-/// that every output stays in the frame's bridge domain.
+/// Runs a frame through the walk; checks that the buffer's fate agrees
+/// with the last output and, with `check`, that every output stays in the
+/// frame's bridge domain.
 fn exercise(
     p: &mut Pipeline,
-    ingress: PortIdx,
+    ingress: usize,
     frame: &[u8],
     now: u64,
     check: bool,
 ) -> Result<(), TestCaseError> {
+    let ingress = slot(ingress);
     let mut chunk = chunk_with(frame);
-    let len = frame.len();
-    let decision = p.decide(ingress, &mut chunk[HEADROOM..HEADROOM + len], now);
-    let received = chunk[HEADROOM..HEADROOM + len].to_vec();
-    let (bd, inner, egresses) = match decision {
-        Decision::Drop(_) => return Ok(()),
-        Decision::Unicast { bd, inner, egress } => (bd, inner, vec![egress]),
-        Decision::Flood { bd, inner, from } => {
-            let mut list = FloodList::new();
-            p.flood_egresses(bd, from, &mut list);
-            (bd, inner, list.to_vec())
-        }
+    let mut walked = Walked::default();
+    let rx = RxFrame {
+        chunk: &mut chunk,
+        start: HEADROOM,
+        len: frame.len(),
     };
-    let mut outputs = Vec::new();
-    let mut last_copy_len = None;
-    for egress in &egresses {
-        let mut dst = vec![0u8; CHUNK_SIZE];
-        let copied = p.rewrite_copy(egress, &inner, &received, &mut dst, HEADROOM);
-        last_copy_len = copied.ok().map(|(_, l)| l);
-        if let Ok((s, l)) = copied {
-            outputs.push((*egress, dst[s..s + l].to_vec()));
+    let fate = p.process_observed(ingress, rx, now, &mut Buffers::default(), &mut walked);
+    match fate {
+        Fate::Send { port, start, len } => {
+            let last = walked.outputs.last().cloned();
+            prop_assert_eq!(last.as_ref().map(|(a, _)| a.port), Some(port));
+            let sent = chunk.get(start..start + len).map(<[u8]>::to_vec);
+            prop_assert_eq!(last.map(|(_, bytes)| bytes.ok()), Some(sent));
+        }
+        Fate::Drop(reason) => {
+            let last_failed = walked.outputs.last().and_then(|(_, r)| r.clone().err());
+            prop_assert!(walked.dropped == Some(reason) || last_failed == Some(reason));
         }
     }
-    if let Some(last) = egresses.last() {
-        let in_place = p.rewrite_in_place(last, &inner, &mut chunk, HEADROOM, len);
-        if let (Ok((_, l)), Some(copy_len)) = (in_place, last_copy_len) {
-            prop_assert_eq!(l, copy_len);
-        }
-    }
-    if check {
-        check_outputs(p.tables(), bd, &inner, &received, &outputs)?;
+    if let (true, Some(bd)) = (check, walked.bd) {
+        check_outputs(p.tables(), bd, &walked.inner, &walked.outputs)?;
     }
     Ok(())
 }
@@ -423,49 +416,46 @@ fn exercise(
 fn check_outputs(
     tables: &Arc<ForwardingTables>,
     bd: BdId,
-    inner: &InnerFrame,
-    received: &[u8],
-    outputs: &[(Egress, Vec<u8>)],
+    inner_bytes: &[u8],
+    outputs: &[(Action, Result<Vec<u8>, DropReason>)],
 ) -> Result<(), TestCaseError> {
     let domain = &tables.bds[usize::from(bd)];
-    let mut inner_bytes = received[inner.mac_offset..inner.mac_offset + 12].to_vec();
-    inner_bytes.extend_from_slice(&received[inner.body_offset..inner.end]);
-    for (egress, out) in outputs {
-        prop_assert_eq!(egress.bd, bd);
-        match (egress.vxlan, egress.push) {
-            (Some(vx), _) => {
-                prop_assert!(domain.vteps.contains(&vx.vtep));
-                let encap = BdEncap::Vxlan {
-                    vni: vx.vni,
-                    udp_port: vx.udp_port,
-                };
-                prop_assert_eq!(domain.encap, encap);
+    for (action, out) in outputs {
+        let Ok(out) = out else {
+            continue;
+        };
+        match action.encap {
+            Encap::Vxlan {
+                vtep,
+                vni,
+                udp_port,
+            } => {
+                prop_assert!(domain.vteps.contains(&vtep));
+                prop_assert_eq!(domain.encap, BdEncap::Vxlan { vni, udp_port });
                 let meta = parse_frame(out).unwrap();
                 let dst = match meta.l3 {
                     L3Meta::Ipv4 { dst, .. } => IpAddr::from(dst),
                     L3Meta::Ipv6 { dst, .. } => IpAddr::from(dst),
                     _ => panic!("not IP"),
                 };
-                prop_assert_eq!(dst, tables.vteps[usize::from(vx.vtep)].ip);
+                prop_assert_eq!(dst, tables.vteps[usize::from(vtep)].ip);
                 let vxlan = parse_vxlan(out, &meta).unwrap().unwrap();
-                prop_assert_eq!(vxlan.vni, vx.vni);
-                prop_assert_eq!(&out[vxlan.inner_range()], &inner_bytes[..]);
+                prop_assert_eq!(vxlan.vni, vni.get());
+                prop_assert_eq!(&out[vxlan.inner_range()], inner_bytes);
             }
-            (None, TagPush::None) => {
-                let role = tables.ports[egress.port].role;
+            Encap::Plain => {
+                let role = tables.ports[action.port.index()].role;
                 prop_assert_eq!(role, PortRole::Guest { bd });
-                prop_assert_eq!(&out[..], &inner_bytes[..]);
+                prop_assert_eq!(&out[..], inner_bytes);
             }
-            (None, _) => {
-                prop_assert_eq!(Some(egress.port), domain.uplink);
+            Encap::Vlan { .. } | Encap::QinQ { .. } => {
+                prop_assert_eq!(Some(action.port), domain.uplink);
                 // What a peer with the same tables makes of it: this domain.
-                let mut wire = out.clone();
-                match observer(tables).decide(egress.port, &mut wire, 0) {
-                    Decision::Flood { bd: seen, .. } | Decision::Unicast { bd: seen, .. } => {
-                        prop_assert_eq!(seen, bd);
-                    }
-                    Decision::Drop(reason) => {
-                        prop_assert_eq!(reason, crate::counters::DropReason::SamePort);
+                let seen = walk(&mut observer(tables), action.port, out, 0);
+                match seen.dropped {
+                    None => prop_assert_eq!(seen.bd, Some(bd)),
+                    Some(reason) => {
+                        prop_assert_eq!(reason, DropReason::SamePort);
                         prop_assert_eq!(&out[..6], &out[6..12]);
                     }
                 }
@@ -542,7 +532,7 @@ fn broadcast_with_learning_off_reaches_every_other_guest() {
         next_hops: vec![None; 6],
     };
     let frame = FrameRecipe {
-        src: 0,
+        src: 1,
         dst: 0,
         tags: vec![],
         payload: 0,
@@ -551,6 +541,19 @@ fn broadcast_with_learning_off_reaches_every_other_guest() {
         mutations: vec![],
         truncate: None,
     };
+    let frame = build_frame(&frame);
     let mut p = pipeline_for(build(&recipe));
-    exercise(&mut p, 1, &build_frame(&frame), 0, true).unwrap();
+    let walked = walk(&mut p, slot(1), &frame, 0);
+    assert_eq!(walked.dropped, None, "{walked:?}");
+    assert!(walked.flooded);
+    let mut receivers: Vec<usize> = walked.outputs.iter().map(|(a, _)| a.port.index()).collect();
+    receivers.sort_unstable();
+    // Every guest of the VNet but the sender, and nothing else.
+    assert_eq!(receivers, [2, 3, 4, 6, 7, 8, 9]);
+    for (action, bytes) in &walked.outputs {
+        assert_eq!(action.encap, Encap::Plain);
+        assert_eq!(bytes.as_deref(), Ok(&frame[..]), "unchanged to {:?}", action.port);
+    }
+    // Learning is off: the sender was not learnt.
+    assert!(p.fdb().is_empty());
 }

@@ -9,9 +9,9 @@ use super::testing::*;
 use super::tests::{assert_same_action, builder, ports, udp, udp_sized};
 use super::*;
 use crate::counters::DropReason;
-use crate::fdb::Location;
+use crate::pipeline::fdb::Location;
 use crate::wire::checksum::{self, verify_l4_checksum};
-use crate::wire::testing::{FrameBuilder, mac};
+use crate::wire::build::{FrameBuilder, mac};
 use crate::wire::{EthernetAddress, L3Meta, L4Meta, parse_frame, parse_vxlan};
 
 const VM1: EthernetAddress = mac(1);
@@ -47,12 +47,12 @@ fn encap_headers_byte_by_byte_over_ipv4() {
     // vm9 lives behind node 2.
     let hello = udp(builder(9, BCAST));
     assert_eq!(
-        ports(&deliver(&mut p, UPLINK, &from_peer(2, false, VNI, &hello), 0).unwrap()),
+        ports(&deliver(&mut p, UPLINK, &from_peer(2, false, VNI.get(), &hello), 0).unwrap()),
         [1, 2]
     );
     assert_eq!(p.fdb().lookup(0, &VM9), Some(Location::Vtep(0)));
     let inner = udp(builder(1, VM9));
-    let outs = deliver(&mut p, 1, &inner, 1).unwrap();
+    let outs = deliver(&mut p, slot(1), &inner, 1).unwrap();
     assert_eq!(outs.len(), 1);
     let (port, out) = &outs[0];
     assert_eq!(*port, UPLINK);
@@ -79,7 +79,7 @@ fn encap_headers_byte_by_byte_over_ipv4() {
     assert_eq!(*out, want);
     // The next encapsulation takes the next IP identification, and the
     // same flow the same source port.
-    let again = deliver(&mut p, 1, &inner, 2).unwrap();
+    let again = deliver(&mut p, slot(1), &inner, 2).unwrap();
     assert_eq!(again[0].1[18..20], [0, 1]);
     assert_eq!(again[0].1[34..36], sport.to_be_bytes());
 }
@@ -88,9 +88,9 @@ fn encap_headers_byte_by_byte_over_ipv4() {
 fn encap_over_ipv6_has_a_valid_udp_checksum() {
     let mut p = pipeline(vxlan_zone(true));
     let hello = udp(builder(9, BCAST));
-    deliver(&mut p, UPLINK, &from_peer(3, true, VNI, &hello), 0).unwrap();
+    deliver(&mut p, UPLINK, &from_peer(3, true, VNI.get(), &hello), 0).unwrap();
     let inner = udp(builder(1, VM9));
-    let outs = deliver(&mut p, 1, &inner, 1).unwrap();
+    let outs = deliver(&mut p, slot(1), &inner, 1).unwrap();
     let out = &outs[0].1;
     assert_eq!(out.len(), 14 + 40 + 8 + 8 + inner.len());
     assert_eq!(out[12..14], [0x86, 0xdd]);
@@ -111,19 +111,19 @@ fn encap_over_ipv6_has_a_valid_udp_checksum() {
     assert_eq!(dst_port, 4789);
     assert_ne!(out[60..62], [0, 0]);
     assert_eq!(verify_l4_checksum(out, &meta), Ok(true));
-    assert_eq!(decap(out), (vtep_ip(3, true), VNI, inner));
+    assert_eq!(decap(out), (vtep_ip(3, true), VNI.get(), inner));
 }
 
 #[test]
 fn decap_delivers_the_inner_frame_untouched() {
     for v6 in [false, true] {
         let mut p = pipeline(vxlan_zone(v6));
-        deliver(&mut p, 1, &udp(builder(1, BCAST)), 0).unwrap();
+        deliver(&mut p, slot(1), &udp(builder(1, BCAST)), 0).unwrap();
         let inner = udp(builder(9, VM1));
-        let outs = deliver(&mut p, UPLINK, &from_peer(2, v6, VNI, &inner), 1).unwrap();
-        assert_eq!(outs, vec![(1, inner.clone())]);
+        let outs = deliver(&mut p, UPLINK, &from_peer(2, v6, VNI.get(), &inner), 1).unwrap();
+        assert_eq!(outs, vec![(slot(1), inner.clone())]);
         // Unicast back goes to node 2 only.
-        let outs = deliver(&mut p, 1, &udp(builder(1, VM9)), 2).unwrap();
+        let outs = deliver(&mut p, slot(1), &udp(builder(1, VM9)), 2).unwrap();
         assert_eq!(outs.len(), 1);
         assert_eq!(decap(&outs[0].1).0, vtep_ip(2, v6));
     }
@@ -136,20 +136,20 @@ fn only_configured_peers_vnis_and_local_addresses_are_accepted() {
     // Not a peer at all; a peer of another VNet only; a peer of this VNet
     // using the other VNet's VNI.
     assert_eq!(
-        deliver(&mut p, UPLINK, &from_peer(9, false, VNI, &inner), 0),
+        deliver(&mut p, UPLINK, &from_peer(9, false, VNI.get(), &inner), 0),
         Err(DropReason::VxlanUnknownPeer)
     );
     assert_eq!(
-        deliver(&mut p, UPLINK, &from_peer(4, false, VNI, &inner), 0),
+        deliver(&mut p, UPLINK, &from_peer(4, false, VNI.get(), &inner), 0),
         Err(DropReason::VxlanUnknownPeer)
     );
     assert_eq!(
-        deliver(&mut p, UPLINK, &from_peer(2, false, OTHER_VNI, &inner), 0),
+        deliver(&mut p, UPLINK, &from_peer(2, false, OTHER_VNI.get(), &inner), 0),
         Err(DropReason::VxlanUnknownPeer)
     );
     // Our own address as a source is not a peer either.
     assert_eq!(
-        deliver(&mut p, UPLINK, &from_peer(1, false, VNI, &inner), 0),
+        deliver(&mut p, UPLINK, &from_peer(1, false, VNI.get(), &inner), 0),
         Err(DropReason::VxlanUnknownPeer)
     );
     assert_eq!(
@@ -158,24 +158,24 @@ fn only_configured_peers_vnis_and_local_addresses_are_accepted() {
     );
     let elsewhere = FrameBuilder::new(GATEWAY_MAC, UPLINK_MAC)
         .ipv4([192, 168, 0, 2].into(), [192, 168, 0, 7].into())
-        .vxlan(50000, VNI, &inner);
+        .vxlan(50000, VNI.get(), &inner);
     assert_eq!(
         deliver(&mut p, UPLINK, &elsewhere, 0),
         Err(DropReason::VxlanNotLocal)
     );
     // The peer of the other VNet is fine there.
     assert_eq!(
-        ports(&deliver(&mut p, UPLINK, &from_peer(4, false, OTHER_VNI, &inner), 0).unwrap()),
+        ports(&deliver(&mut p, UPLINK, &from_peer(4, false, OTHER_VNI.get(), &inner), 0).unwrap()),
         [3]
     );
     // A VXLAN header without the I flag, a truncated inner frame.
-    let mut no_flag = from_peer(2, false, VNI, &inner);
+    let mut no_flag = from_peer(2, false, VNI.get(), &inner);
     no_flag[42] = 0;
     assert_eq!(
         deliver(&mut p, UPLINK, &no_flag, 0),
         Err(DropReason::Malformed)
     );
-    let bad_inner = from_peer(2, false, VNI, &udp(builder(9, BCAST))[..30]);
+    let bad_inner = from_peer(2, false, VNI.get(), &udp(builder(9, BCAST))[..30]);
     assert_eq!(
         deliver(&mut p, UPLINK, &bad_inner, 0),
         Err(DropReason::Malformed)
@@ -194,33 +194,33 @@ fn only_configured_peers_vnis_and_local_addresses_are_accepted() {
 fn head_end_replication_reaches_every_peer_and_split_horizon_holds() {
     let mut p = pipeline(vxlan_zone(false));
     let bcast = udp(builder(1, BCAST));
-    let outs = deliver(&mut p, 1, &bcast, 0).unwrap();
-    assert_eq!(ports(&outs), [UPLINK, UPLINK, 2]);
+    let outs = deliver(&mut p, slot(1), &bcast, 0).unwrap();
+    assert_eq!(ports(&outs), [UPLINK.index(), UPLINK.index(), 2]);
     let mut peers: Vec<IpAddr> = outs
         .iter()
         .filter(|(port, _)| *port == UPLINK)
         .map(|(_, f)| {
             let (dst, vni, inner) = decap(f);
-            assert_eq!((vni, inner.as_slice()), (VNI, bcast.as_slice()));
+            assert_eq!((vni, inner.as_slice()), (VNI.get(), bcast.as_slice()));
             dst
         })
         .collect();
     peers.sort();
     assert_eq!(peers, [vtep_ip(2, false), vtep_ip(3, false)]);
     // A broadcast from a peer goes to the guests only, never back out.
-    let from_wire = from_peer(3, false, VNI, &udp(builder(9, BCAST)));
+    let from_wire = from_peer(3, false, VNI.get(), &udp(builder(9, BCAST)));
     assert_eq!(
         ports(&deliver(&mut p, UPLINK, &from_wire, 1).unwrap()),
         [1, 2]
     );
     // Unicast from one peer to a MAC behind another peer: dropped.
-    let to_vm9 = from_peer(2, false, VNI, &udp(builder(8, VM9)));
+    let to_vm9 = from_peer(2, false, VNI.get(), &udp(builder(8, VM9)));
     assert_eq!(
         deliver(&mut p, UPLINK, &to_vm9, 2),
         Err(DropReason::SamePort)
     );
     // The other VNet's guest never sees this VNet's broadcast.
-    assert!(outs.iter().all(|(port, _)| *port != 3));
+    assert!(outs.iter().all(|(port, _)| *port != slot(3)));
 }
 
 #[test]
@@ -229,21 +229,21 @@ fn encapsulation_beyond_the_uplink_mtu_is_dropped_not_truncated() {
     deliver(
         &mut p,
         UPLINK,
-        &from_peer(2, false, VNI, &udp(builder(9, BCAST))),
+        &from_peer(2, false, VNI.get(), &udp(builder(9, BCAST))),
         0,
     )
     .unwrap();
     // Inner frame 14 + 1450 (the zone's MTU 1450): outer IP is exactly 1500.
     let fits = udp_sized(builder(1, VM9), 1450 - 28);
-    let outs = deliver(&mut p, 1, &fits, 1).unwrap();
+    let outs = deliver(&mut p, slot(1), &fits, 1).unwrap();
     assert_eq!(outs[0].1.len(), 14 + 1500);
     let over = udp_sized(builder(1, VM9), 1451 - 28);
-    assert_eq!(deliver(&mut p, 1, &over, 1), Err(DropReason::MtuExceeded));
+    assert_eq!(deliver(&mut p, slot(1), &over, 1), Err(DropReason::MtuExceeded));
     // Decapsulated frames larger than the guest's MTU are dropped too.
-    deliver(&mut p, 1, &udp(builder(1, BCAST)), 2).unwrap();
+    deliver(&mut p, slot(1), &udp(builder(1, BCAST)), 2).unwrap();
     let big = udp_sized(builder(9, VM1), 1451 - 28);
     assert_eq!(
-        deliver(&mut p, UPLINK, &from_peer(2, false, VNI, &big), 3),
+        deliver(&mut p, UPLINK, &from_peer(2, false, VNI.get(), &big), 3),
         Err(DropReason::MtuExceeded)
     );
     // Over IPv6 the outer header is 20 bytes longer.
@@ -251,13 +251,13 @@ fn encapsulation_beyond_the_uplink_mtu_is_dropped_not_truncated() {
     deliver(
         &mut p,
         UPLINK,
-        &from_peer(2, true, VNI, &udp(builder(9, BCAST))),
+        &from_peer(2, true, VNI.get(), &udp(builder(9, BCAST))),
         0,
     )
     .unwrap();
-    assert!(deliver(&mut p, 1, &udp_sized(builder(1, VM9), 1430 - 28), 1).is_ok());
+    assert!(deliver(&mut p, slot(1), &udp_sized(builder(1, VM9), 1430 - 28), 1).is_ok());
     assert_eq!(
-        deliver(&mut p, 1, &udp_sized(builder(1, VM9), 1431 - 28), 1),
+        deliver(&mut p, slot(1), &udp_sized(builder(1, VM9), 1431 - 28), 1),
         Err(DropReason::MtuExceeded)
     );
 }
@@ -270,16 +270,16 @@ fn unresolved_next_hops_drop_unicast_and_are_skipped_by_floods() {
     deliver(
         &mut p,
         UPLINK,
-        &from_peer(3, false, VNI, &udp(builder(9, BCAST))),
+        &from_peer(3, false, VNI.get(), &udp(builder(9, BCAST))),
         0,
     )
     .unwrap();
     assert_eq!(
-        deliver(&mut p, 1, &udp(builder(1, VM9)), 1),
+        deliver(&mut p, slot(1), &udp(builder(1, VM9)), 1),
         Err(DropReason::NextHopUnresolved)
     );
-    let outs = deliver(&mut p, 1, &udp(builder(1, BCAST)), 2).unwrap();
-    assert_eq!(ports(&outs), [UPLINK, 2]);
+    let outs = deliver(&mut p, slot(1), &udp(builder(1, BCAST)), 2).unwrap();
+    assert_eq!(ports(&outs), [UPLINK.index(), 2]);
     let snapshot = p.counters().vnet(0).unwrap().snapshot();
     assert_eq!(snapshot.drops_for(DropReason::NextHopUnresolved), 2);
 }
@@ -290,7 +290,7 @@ fn source_ports_follow_the_inner_flow() {
     deliver(
         &mut p,
         UPLINK,
-        &from_peer(2, false, VNI, &udp(builder(9, BCAST))),
+        &from_peer(2, false, VNI.get(), &udp(builder(9, BCAST))),
         0,
     )
     .unwrap();
@@ -299,10 +299,10 @@ fn source_ports_follow_the_inner_flow() {
         let frame = builder(1, VM9)
             .ipv4([10, 0, 3, 1].into(), [10, 0, 3, 2].into())
             .udp(1000 + l4, 2000, b"x");
-        let outs = deliver(&mut p, 1, &frame, 1).unwrap();
+        let outs = deliver(&mut p, slot(1), &frame, 1).unwrap();
         let sport = u16::from_be_bytes([outs[0].1[34], outs[0].1[35]]);
         assert!(sport >= 49152);
-        let again = deliver(&mut p, 1, &frame, 1).unwrap();
+        let again = deliver(&mut p, slot(1), &frame, 1).unwrap();
         assert_eq!(again[0].1[34..36], sport.to_be_bytes());
         seen.push(sport);
     }
@@ -314,31 +314,36 @@ fn source_ports_follow_the_inner_flow() {
 #[test]
 fn same_key_same_action_for_vxlan() {
     let mut p = pipeline(vxlan_zone(false));
-    deliver(&mut p, 1, &udp(builder(1, BCAST)), 0).unwrap();
+    deliver(&mut p, slot(1), &udp(builder(1, BCAST)), 0).unwrap();
     deliver(
         &mut p,
         UPLINK,
-        &from_peer(2, false, VNI, &udp(builder(9, BCAST))),
+        &from_peer(2, false, VNI.get(), &udp(builder(9, BCAST))),
         0,
     )
     .unwrap();
     let decaps = [
-        from_peer(2, false, VNI, &udp(builder(9, VM1))),
-        from_peer(2, false, VNI, &udp_sized(builder(7, VM1), 700)),
+        from_peer(2, false, VNI.get(), &udp(builder(9, VM1))),
+        from_peer(2, false, VNI.get(), &udp_sized(builder(7, VM1), 700)),
         FrameBuilder::new(GATEWAY_MAC, UPLINK_MAC)
             .ipv4([192, 168, 0, 2].into(), [192, 168, 0, 1].into())
-            .vxlan(61000, VNI, &udp(builder(9, VM1))),
+            .vxlan(61000, VNI.get(), &udp(builder(9, VM1))),
     ];
-    let action = assert_same_action(&mut p, UPLINK, &decaps);
-    assert_eq!((action.strip, action.egress.port), (Strip::Vxlan, 1));
+    let (strip, action) = assert_same_action(&mut p, UPLINK, &decaps);
+    assert_eq!((strip, action.port), (Strip::Vxlan, slot(1)));
     let encaps = [udp(builder(1, VM9)), udp_sized(builder(1, VM9), 1000)];
-    let action = assert_same_action(&mut p, 1, &encaps);
-    let vxlan = action.egress.vxlan.expect("encapsulated");
-    assert_eq!((vxlan.vtep, vxlan.vni, vxlan.udp_port), (0, VNI, 4789));
+    let (_, action) = assert_same_action(&mut p, slot(1), &encaps);
+    let vxlan = (action.port, action.encap);
+    let want = Encap::Vxlan {
+        vtep: 0,
+        vni: VNI,
+        udp_port: 4789,
+    };
+    assert_eq!(vxlan, (UPLINK, want), "encapsulated towards peer 0");
     // The peer is part of the key.
     let k2 = p.flow_key(UPLINK, &decaps[0]).unwrap();
     let k3 = p
-        .flow_key(UPLINK, &from_peer(3, false, VNI, &udp(builder(9, VM1))))
+        .flow_key(UPLINK, &from_peer(3, false, VNI.get(), &udp(builder(9, VM1))))
         .unwrap();
     assert_ne!(k2, k3);
 }

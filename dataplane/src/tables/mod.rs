@@ -9,7 +9,7 @@
 //! `Arc<ForwardingTables>`; nothing in here changes while a worker uses it.
 //!
 //! Guarantees:
-//! - everything is index-based ([`PortIdx`], [`BdId`], [`VtepIdx`]) and
+//! - everything is index-based ([`PortSlot`], [`BdId`], [`VtepIdx`]) and
 //!   reading it never allocates;
 //! - the builder methods ([`ForwardingTables::set_uplink`],
 //!   [`ForwardingTables::add_bd`], ...) keep the tables consistent and
@@ -27,14 +27,11 @@ use std::net::IpAddr;
 
 use crate::wire::EthernetAddress;
 
-/// A port slot chosen by the daemon, stable while the port exists
-/// (`< MAX_PORTS`, the same numbering as the worker's ports).
-pub type PortIdx = usize;
+pub use xsdn_common::{Encap, PortSlot, Tpid, Vid, Vni, VtepIdx};
+
 /// A bridge domain (one VNet) of one generation: index into
 /// [`ForwardingTables::bds`].
 pub type BdId = u16;
-/// A VXLAN peer of one generation: index into [`ForwardingTables::vteps`].
-pub type VtepIdx = u16;
 
 /// Most port slots (`xsdn_common::MAX_PORTS`).
 pub const MAX_PORTS: usize = xsdn_common::MAX_PORTS as usize;
@@ -46,14 +43,6 @@ pub const MAX_VTEPS: usize = 512;
 pub const MAX_VXLAN_PORTS: usize = 8;
 /// Smallest MTU a port may have (the IPv4 minimum, RFC 791).
 pub const MIN_MTU: u32 = 68;
-/// TPID of an 802.1Q tag (also the customer tag of QinQ).
-pub const TPID_8021Q: u16 = 0x8100;
-/// TPID of an 802.1ad service tag.
-pub const TPID_8021AD: u16 = 0x88a8;
-/// Largest VLAN id that can be configured (4095 is reserved).
-pub const VID_MAX: u16 = 4094;
-/// Largest VXLAN network identifier (24 bits).
-pub const VNI_MAX: u32 = 0x00ff_ffff;
 
 /// A small, fast, deterministic hasher for the tables' maps. Their keys come
 /// from the configuration, not from received frames, so hash flooding is
@@ -169,26 +158,47 @@ pub enum BdEncap {
     /// VLAN zone: one 802.1Q tag on the zone's uplink.
     Vlan {
         /// The VNet's VLAN id.
-        vid: u16,
+        vid: Vid,
     },
     /// QinQ zone: service tag with the zone's protocol, then an 802.1Q
     /// customer tag (none for the zone's tag-less VNet).
     QinQ {
-        /// Service tag TPID: [`TPID_8021Q`] (`vlan-protocol 802.1q`, the
-        /// default) or [`TPID_8021AD`] (`802.1ad`).
-        s_tpid: u16,
+        /// Service tag protocol (`vlan-protocol`: 802.1q, the default, or
+        /// 802.1ad).
+        s_tpid: Tpid,
         /// Service VLAN id (the zone's `tag`).
-        s_vid: u16,
+        s_vid: Vid,
         /// Customer VLAN id (the VNet's `tag`), `None` for the tag-less VNet.
-        c_vid: Option<u16>,
+        c_vid: Option<Vid>,
     },
     /// VXLAN zone (RFC 7348) with a static flood list.
     Vxlan {
         /// The VNet's VNI.
-        vni: u32,
+        vni: Vni,
         /// The zone's UDP destination port (`vxlan-port`, default 4789).
         udp_port: u16,
     },
+}
+
+impl BdEncap {
+    /// How the domain's frames are wrapped on its uplink (VLAN and QinQ
+    /// zones; plain otherwise).
+    #[inline]
+    pub const fn uplink_encap(&self) -> Encap {
+        match *self {
+            BdEncap::Vlan { vid } => Encap::Vlan { vid },
+            BdEncap::QinQ {
+                s_tpid,
+                s_vid,
+                c_vid,
+            } => Encap::QinQ {
+                s_tpid,
+                s_vid,
+                c_vid,
+            },
+            BdEncap::Local | BdEncap::Vxlan { .. } => Encap::Plain,
+        }
+    }
 }
 
 /// One bridge domain: the forwarding view of one VNet.
@@ -201,9 +211,9 @@ pub struct BridgeDomain {
     /// How frames leave the node.
     pub encap: BdEncap,
     /// Guest ports in the bridge domain.
-    pub guest_ports: Vec<PortIdx>,
+    pub guest_ports: Vec<PortSlot>,
     /// The zone's uplink (VLAN and QinQ zones only).
-    pub uplink: Option<PortIdx>,
+    pub uplink: Option<PortSlot>,
     /// The zone's peers except this node (VXLAN zones only).
     pub vteps: Vec<VtepIdx>,
     /// Slot of the VNet's counters (stable across generations, chosen by
@@ -234,7 +244,7 @@ impl BridgeDomain {
     }
 
     /// Sets the uplink.
-    pub fn with_uplink(mut self, port: PortIdx) -> BridgeDomain {
+    pub fn with_uplink(mut self, port: PortSlot) -> BridgeDomain {
         self.uplink = Some(port);
         self
     }
@@ -269,11 +279,11 @@ impl BridgeDomain {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct VlanKey {
     /// The uplink.
-    pub port: PortIdx,
-    /// Outer TPID ([`TPID_8021Q`] or [`TPID_8021AD`]).
-    pub tpid: u16,
+    pub port: PortSlot,
+    /// Outer tag protocol.
+    pub tpid: Tpid,
     /// Outer VLAN id.
-    pub vid: u16,
+    pub vid: Vid,
 }
 
 /// What an outer tag on an uplink leads to.
@@ -287,7 +297,7 @@ pub enum VlanBinding {
         /// The zone's tag-less VNet, for frames with only the service tag.
         untagged: Option<BdId>,
         /// Customer VLAN id -> VNet.
-        by_cvid: FastMap<u16, BdId>,
+        by_cvid: FastMap<Vid, BdId>,
     },
 }
 
@@ -297,7 +307,7 @@ pub struct VniKey {
     /// UDP destination port.
     pub udp_port: u16,
     /// VNI.
-    pub vni: u32,
+    pub vni: Vni,
 }
 
 /// How to reach a VTEP: resolved by the daemon from the kernel's routes and
@@ -305,7 +315,7 @@ pub struct VniKey {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct NextHop {
     /// Uplink to transmit on.
-    pub port: PortIdx,
+    pub port: PortSlot,
     /// The next hop's MAC (gateway or the peer itself).
     pub dst_mac: EthernetAddress,
     /// Our MAC on that uplink.
@@ -332,19 +342,19 @@ pub enum TablesError {
     #[error("port {port} out of range (max {MAX_PORTS})")]
     PortOutOfRange {
         /// The index.
-        port: PortIdx,
+        port: usize,
     },
     /// A port slot is already in use.
     #[error("port {port} is already in use")]
     PortInUse {
         /// The index.
-        port: PortIdx,
+        port: PortSlot,
     },
     /// A port is referenced with the wrong role (or not configured).
     #[error("port {port} is not {expected}")]
     WrongPortRole {
         /// The index.
-        port: PortIdx,
+        port: PortSlot,
         /// The role it should have.
         expected: &'static str,
     },
@@ -352,7 +362,7 @@ pub enum TablesError {
     #[error("port {port}: MTU {mtu} below {MIN_MTU}")]
     MtuTooSmall {
         /// The index.
-        port: PortIdx,
+        port: PortSlot,
         /// The MTU.
         mtu: u32,
     },
@@ -415,7 +425,7 @@ pub enum TablesError {
 pub struct ForwardingTables {
     /// Generation number (informational; set by the daemon).
     pub generation: u64,
-    /// Port slots, indexed by [`PortIdx`]; at most [`MAX_PORTS`].
+    /// Port slots, indexed by [`PortSlot`]; at most [`MAX_PORTS`].
     pub ports: Vec<PortEntry>,
     /// Bridge domains, indexed by [`BdId`]; at most [`MAX_BDS`].
     pub bds: Vec<BridgeDomain>,
@@ -437,30 +447,53 @@ impl ForwardingTables {
         ForwardingTables::default()
     }
 
-    fn claim_port(&mut self, port: PortIdx, entry: PortEntry) -> Result<(), TablesError> {
-        if port >= MAX_PORTS {
-            return Err(TablesError::PortOutOfRange { port });
-        }
+    /// The entry of port slot `port` (`None` beyond the configured slots).
+    #[inline]
+    pub fn port(&self, port: PortSlot) -> Option<&PortEntry> {
+        self.ports.get(port.index())
+    }
+
+    /// Bridge domain `bd`.
+    #[inline]
+    pub fn bd(&self, bd: BdId) -> Option<&BridgeDomain> {
+        self.bds.get(usize::from(bd))
+    }
+
+    /// VXLAN peer `vtep`.
+    #[inline]
+    pub fn vtep(&self, vtep: VtepIdx) -> Option<&Vtep> {
+        self.vteps.get(usize::from(vtep))
+    }
+
+    /// The slots of the configured ports (every role but unused), in order.
+    pub fn used_ports(&self) -> impl Iterator<Item = (PortSlot, &PortEntry)> + '_ {
+        PortSlot::all()
+            .zip(&self.ports)
+            .filter(|(_, p)| p.role != PortRole::Unused)
+    }
+
+    fn claim_port(&mut self, port: PortSlot, entry: PortEntry) -> Result<(), TablesError> {
         if entry.mtu < MIN_MTU {
             return Err(TablesError::MtuTooSmall {
                 port,
                 mtu: entry.mtu,
             });
         }
-        if self.ports.len() <= port {
-            self.ports.resize_with(port + 1, PortEntry::unused);
+        let at = port.index();
+        if self.ports.len() <= at {
+            self.ports.resize_with(at + 1, PortEntry::unused);
         }
-        if self.ports[port].role != PortRole::Unused {
+        if self.ports[at].role != PortRole::Unused {
             return Err(TablesError::PortInUse { port });
         }
-        self.ports[port] = entry;
+        self.ports[at] = entry;
         Ok(())
     }
 
     /// Configures slot `port` as an uplink.
     pub fn set_uplink(
         &mut self,
-        port: PortIdx,
+        port: PortSlot,
         name: &str,
         mac: EthernetAddress,
         mtu: u32,
@@ -477,7 +510,7 @@ impl ForwardingTables {
     /// Configures slot `port` as a guest port of `bd`.
     pub fn add_guest_port(
         &mut self,
-        port: PortIdx,
+        port: PortSlot,
         name: &str,
         mac: EthernetAddress,
         mtu: u32,
@@ -520,7 +553,7 @@ impl ForwardingTables {
             BdEncap::Vlan { vid } => {
                 let key = VlanKey {
                     port: bd.uplink.unwrap_or_default(),
-                    tpid: TPID_8021Q,
+                    tpid: Tpid::Dot1q,
                     vid,
                 };
                 match self.vlan_bindings.get(&key) {
@@ -598,8 +631,8 @@ impl ForwardingTables {
         Ok(id)
     }
 
-    fn expect_uplink(&self, port: PortIdx) -> Result<(), TablesError> {
-        match self.ports.get(port) {
+    fn expect_uplink(&self, port: PortSlot) -> Result<(), TablesError> {
+        match self.port(port) {
             Some(PortEntry {
                 role: PortRole::Uplink,
                 ..
@@ -704,7 +737,8 @@ fn check_encap(bd: &BridgeDomain) -> Result<(), TablesError> {
             problem,
         })
     };
-    let vid_ok = |vid: u16| (1..=VID_MAX).contains(&vid);
+    // VLAN ids, TPIDs and VNIs are valid by construction (`Vid`, `Tpid`,
+    // `Vni`); what is left is the shape.
     match bd.encap {
         BdEncap::Local | BdEncap::Vxlan { .. } if bd.uplink.is_some() => {
             bad("an uplink on a bridge domain that is not VLAN or QinQ")
@@ -712,16 +746,7 @@ fn check_encap(bd: &BridgeDomain) -> Result<(), TablesError> {
         BdEncap::Vlan { .. } | BdEncap::QinQ { .. } if bd.uplink.is_none() => {
             bad("a VLAN or QinQ bridge domain without an uplink")
         }
-        BdEncap::Vlan { vid } if !vid_ok(vid) => bad("VLAN id outside 1..=4094"),
-        BdEncap::QinQ { s_tpid, .. } if s_tpid != TPID_8021Q && s_tpid != TPID_8021AD => {
-            bad("service TPID is neither 0x8100 nor 0x88a8")
-        }
-        BdEncap::QinQ { s_vid, c_vid, .. } if !vid_ok(s_vid) || !c_vid.is_none_or(vid_ok) => {
-            bad("VLAN id outside 1..=4094")
-        }
-        BdEncap::Vxlan { vni, udp_port } if vni > VNI_MAX || udp_port == 0 => {
-            bad("VNI above 2^24-1 or UDP port 0")
-        }
+        BdEncap::Vxlan { udp_port: 0, .. } => bad("VXLAN UDP port 0"),
         _ => Ok(()),
     }
 }

@@ -1,11 +1,12 @@
 //! Builder and validation tests.
 
 use super::*;
-use crate::wire::testing::mac;
+use crate::pipeline::testing::{slot, vid, vni};
+use crate::wire::build::mac;
 
 fn uplinked() -> ForwardingTables {
     let mut t = ForwardingTables::new();
-    t.set_uplink(0, "eno1", mac(0xe0), 1500).unwrap();
+    t.set_uplink(slot(0), "eno1", mac(0xe0), 1500).unwrap();
     t
 }
 
@@ -13,18 +14,18 @@ fn uplinked() -> ForwardingTables {
 fn builder_produces_valid_tables() {
     let mut t = uplinked();
     let v = t
-        .add_bd(BridgeDomain::new("v10", "z", BdEncap::Vlan { vid: 10 }).with_uplink(0))
+        .add_bd(BridgeDomain::new("v10", "z", BdEncap::Vlan { vid: vid(10) }).with_uplink(slot(0)))
         .unwrap();
     let q = BdEncap::QinQ {
-        s_tpid: TPID_8021AD,
-        s_vid: 20,
-        c_vid: Some(100),
+        s_tpid: Tpid::Dot1ad,
+        s_vid: vid(20),
+        c_vid: Some(vid(100)),
     };
     let q = t
-        .add_bd(BridgeDomain::new("q", "zq", q).with_uplink(0))
+        .add_bd(BridgeDomain::new("q", "zq", q).with_uplink(slot(0)))
         .unwrap();
     let x = BdEncap::Vxlan {
-        vni: 100_000,
+        vni: vni(100_000),
         udp_port: 4789,
     };
     t.local_vtep_ips.push("192.168.0.1".parse().unwrap());
@@ -32,8 +33,8 @@ fn builder_produces_valid_tables() {
     assert_eq!(t.add_peer(x, "192.168.0.1".parse().unwrap()), Ok(None));
     let peer = t.add_peer(x, "192.168.0.2".parse().unwrap()).unwrap();
     assert_eq!(peer, Some(0));
-    t.add_guest_port(1, "tap1", mac(1), 1500, v).unwrap();
-    t.add_guest_port(2, "tap2", mac(2), 1500, q).unwrap();
+    t.add_guest_port(slot(1), "tap1", mac(1), 1500, v).unwrap();
+    t.add_guest_port(slot(2), "tap2", mac(2), 1500, q).unwrap();
     t.validate().unwrap();
     assert_eq!(t.vxlan_udp_ports().collect::<Vec<_>>(), [4789]);
 }
@@ -41,45 +42,38 @@ fn builder_produces_valid_tables() {
 #[test]
 fn conflicts_and_bounds_are_rejected() {
     let mut t = uplinked();
-    let vlan = |vid| BridgeDomain::new("a", "z", BdEncap::Vlan { vid }).with_uplink(0);
+    let vlan = |v| BridgeDomain::new("a", "z", BdEncap::Vlan { vid: vid(v) }).with_uplink(slot(0));
     t.add_bd(vlan(10)).unwrap();
     assert!(matches!(
         t.add_bd(vlan(10)),
         Err(TablesError::Conflict { .. })
     ));
-    assert!(matches!(
-        t.add_bd(vlan(0)),
-        Err(TablesError::BadEncap { .. })
-    ));
-    assert!(matches!(
-        t.add_bd(vlan(4095)),
-        Err(TablesError::BadEncap { .. })
-    ));
+    // VLAN ids 0 and 4095 cannot even be expressed.
+    assert_eq!(Vid::new(0), None);
+    assert_eq!(Vid::new(4095), None);
     // A QinQ zone with an 802.1Q service tag cannot reuse a VLAN zone's
     // VID on the same uplink.
     let qinq = BdEncap::QinQ {
-        s_tpid: TPID_8021Q,
-        s_vid: 10,
+        s_tpid: Tpid::Dot1q,
+        s_vid: vid(10),
         c_vid: None,
     };
     assert!(matches!(
-        t.add_bd(BridgeDomain::new("q", "z", qinq).with_uplink(0)),
+        t.add_bd(BridgeDomain::new("q", "z", qinq).with_uplink(slot(0))),
         Err(TablesError::Conflict { .. })
     ));
     assert!(matches!(
-        t.add_bd(BridgeDomain::new("l", "z", BdEncap::Vlan { vid: 5 })),
+        t.add_bd(BridgeDomain::new("l", "z", BdEncap::Vlan { vid: vid(5) })),
         Err(TablesError::BadEncap { .. })
     ));
+    // Nor can a port slot beyond the bound.
+    assert_eq!(PortSlot::new(MAX_PORTS), None);
     assert_eq!(
-        t.set_uplink(MAX_PORTS, "x", mac(1), 1500),
-        Err(TablesError::PortOutOfRange { port: MAX_PORTS })
-    );
-    assert_eq!(
-        t.set_uplink(0, "x", mac(1), 1500),
-        Err(TablesError::PortInUse { port: 0 })
+        t.set_uplink(slot(0), "x", mac(1), 1500),
+        Err(TablesError::PortInUse { port: slot(0) })
     );
     assert!(matches!(
-        t.add_guest_port(3, "tap", mac(3), 1500, 7),
+        t.add_guest_port(slot(3), "tap", mac(3), 1500, 7),
         Err(TablesError::UnknownBd { .. })
     ));
 }
@@ -90,10 +84,10 @@ fn validate_catches_hand_built_mistakes() {
     let bd = t
         .add_bd(BridgeDomain::new("s", "z", BdEncap::Local))
         .unwrap();
-    t.add_guest_port(1, "tap", mac(1), 1500, bd).unwrap();
+    t.add_guest_port(slot(1), "tap", mac(1), 1500, bd).unwrap();
     t.validate().unwrap();
     let mut broken = t.clone();
-    broken.bds[0].guest_ports.push(0); // the uplink is not a guest
+    broken.bds[0].guest_ports.push(slot(0)); // the uplink is not a guest
     assert!(broken.validate().is_err());
     let mut broken = t.clone();
     broken.ports[1].role = PortRole::Guest { bd: 9 };
@@ -101,9 +95,9 @@ fn validate_catches_hand_built_mistakes() {
     let mut broken = t.clone();
     broken.vlan_bindings.insert(
         VlanKey {
-            port: 0,
-            tpid: TPID_8021Q,
-            vid: 3,
+            port: slot(0),
+            tpid: Tpid::Dot1q,
+            vid: vid(3),
         },
         VlanBinding::Bd(0),
     );
@@ -115,7 +109,7 @@ fn next_hops_must_match_the_peer_family() {
     let mut t = uplinked();
     let v = t.add_vtep("2001:db8::2".parse().unwrap()).unwrap();
     let nh = NextHop {
-        port: 0,
+        port: slot(0),
         dst_mac: mac(9),
         src_mac: mac(0xe0),
         src_ip: "192.168.0.1".parse().unwrap(),
@@ -129,6 +123,9 @@ fn next_hops_must_match_the_peer_family() {
         ..nh
     };
     t.set_next_hop(v, Some(nh)).unwrap();
-    let nh = NextHop { port: 5, ..nh };
+    let nh = NextHop {
+        port: slot(5),
+        ..nh
+    };
     assert!(t.set_next_hop(v, Some(nh)).is_err());
 }

@@ -3,7 +3,7 @@
 
 use super::{
     BdEncap, BdId, BridgeDomain, ForwardingTables, MAX_BDS, MAX_PORTS, MAX_VTEPS, MAX_VXLAN_PORTS,
-    MIN_MTU, PortRole, TPID_8021Q, TablesError, VlanBinding, VlanKey, VniKey, VtepIdx, check_encap,
+    MIN_MTU, PortRole, PortSlot, TablesError, Tpid, Vid, VlanBinding, VlanKey, VniKey, VtepIdx, check_encap,
     check_next_hop,
 };
 
@@ -22,13 +22,12 @@ impl ForwardingTables {
         if self.vteps.len() > MAX_VTEPS {
             return Err(TablesError::TooManyVteps);
         }
-        for (idx, port) in self.ports.iter().enumerate() {
+        for (idx, port) in PortSlot::all().zip(&self.ports) {
             match port.role {
                 PortRole::Unused => continue,
                 PortRole::Guest { bd } => {
                     let member = self
-                        .bds
-                        .get(usize::from(bd))
+                        .bd(bd)
                         .is_some_and(|b| b.guest_ports.contains(&idx));
                     if !member {
                         return Err(TablesError::Inconsistent(
@@ -96,7 +95,7 @@ impl ForwardingTables {
             BdEncap::Vlan { vid } => {
                 let key = VlanKey {
                     port: bd.uplink.unwrap_or_default(),
-                    tpid: TPID_8021Q,
+                    tpid: Tpid::Dot1q,
                     vid,
                 };
                 self.vlan_bindings.get(&key) == Some(&VlanBinding::Bd(id))
@@ -130,8 +129,7 @@ impl ForwardingTables {
         }
         for &port in &bd.guest_ports {
             let ok = self
-                .ports
-                .get(port)
+                .port(port)
                 .is_some_and(|p| p.role == PortRole::Guest { bd: id });
             if !ok {
                 return Err(TablesError::WrongPortRole {
@@ -165,10 +163,10 @@ impl ForwardingTables {
         };
         let ok = match binding {
             VlanBinding::Bd(bd) => {
-                key.tpid == TPID_8021Q && matches(*bd, &|e| *e == BdEncap::Vlan { vid: key.vid })
+                key.tpid == Tpid::Dot1q && matches(*bd, &|e| *e == BdEncap::Vlan { vid: key.vid })
             }
             VlanBinding::QinQ { untagged, by_cvid } => {
-                let service = |e: &BdEncap, want_c: Option<u16>| {
+                let service = |e: &BdEncap, want_c: Option<Vid>| {
                     matches!(*e, BdEncap::QinQ { s_tpid, s_vid, c_vid }
                         if s_tpid == key.tpid && s_vid == key.vid && c_vid == want_c)
                 };

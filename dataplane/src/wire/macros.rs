@@ -12,7 +12,7 @@ macro_rules! enum_with_unknown {
         pub enum $name:ident($ty:ty) {
             $(
                 $(#[$variant_attr:meta])*
-                $variant:ident = $value:literal
+                $variant:ident = $value:expr
             ),+ $(,)?
         }
     ) => {
@@ -31,10 +31,12 @@ macro_rules! enum_with_unknown {
             /// Decodes a raw wire value.
             #[inline]
             pub const fn from_raw(value: $ty) -> Self {
-                match value {
-                    $( $value => $name::$variant, )+
-                    other => $name::Unknown(other),
-                }
+                $(
+                    if value == $value {
+                        return $name::$variant;
+                    }
+                )+
+                $name::Unknown(value)
             }
 
             /// The raw wire value.

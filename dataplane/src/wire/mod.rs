@@ -35,7 +35,7 @@
 //!   never panic, whatever the input (property-tested on arbitrary and
 //!   mutated frames).
 //! - **No allocation.** Nothing in this module allocates, except the test
-//!   frame builders in `testing` (feature `testing`).
+//!   frame builders in [`build`] (for traces, tests and benchmarks).
 //! - **No `unsafe`.**
 //! - **Byte order.** Multi-byte fields are big-endian on the wire (network
 //!   byte order); getters return host values and setters take host values.
@@ -62,8 +62,7 @@ pub mod udp;
 pub mod vlan;
 pub mod vxlan;
 
-#[cfg(any(test, feature = "testing"))]
-pub mod testing;
+pub mod build;
 
 #[cfg(test)]
 mod tests;
@@ -93,19 +92,21 @@ impl std::error::Error for Error {}
 /// Result type of the wire views.
 pub type Result<T> = core::result::Result<T, Error>;
 
+use xsdn_common::ethertype;
+
 enum_with_unknown! {
     /// Ethernet frame type (IEEE 802 EtherType registry).
     pub enum EtherType(u16) {
         /// Internet Protocol version 4 (RFC 894).
-        Ipv4 = 0x0800,
+        Ipv4 = ethertype::IPV4,
         /// Address Resolution Protocol (RFC 826).
-        Arp = 0x0806,
+        Arp = ethertype::ARP,
         /// IEEE 802.1Q customer VLAN tag (C-tag).
-        Vlan = 0x8100,
+        Vlan = ethertype::VLAN,
         /// IEEE 802.1ad service VLAN tag (S-tag, the outer tag of QinQ).
-        QinQ = 0x88a8,
+        QinQ = ethertype::QINQ,
         /// Internet Protocol version 6 (RFC 2464).
-        Ipv6 = 0x86dd,
+        Ipv6 = ethertype::IPV6,
     }
 }
 

@@ -1,19 +1,24 @@
-//! The hot loop: receive a batch, let the pipeline decide per frame,
-//! rewrite, stage per egress port, transmit.
+//! The hot loop: receive a batch, hand each frame to the pipeline's walk,
+//! stage what it sends per egress port, transmit.
 //!
-//! Guarantees: no allocation, lock or log per frame (batches, staging
-//! areas and the flood list are fixed-capacity and created up front); every
-//! frame is transmitted or dropped and counted with a reason, on the port
-//! it came in on (and on its VNet by the pipeline); unicast frames are
-//! transmitted from their RX chunk, floods copy once per extra output.
+//! The pipeline decides, rewrites, replicates and counts; the engine
+//! supplies buffers (the received chunk, fresh chunks for copies through
+//! [`Staging`], its [`Egress`]) and transmits. Guarantees: no allocation,
+//! lock or log per frame (batches and staging areas are fixed-capacity and
+//! created up front); every frame is transmitted or dropped and counted
+//! with a reason. Drops are counted on the port where they happen: the
+//! pipeline counts decision drops on the ingress port, the engine counts
+//! what fails at transmission (`tx_ring_full`, a port without sockets) on
+//! the egress port. Unicast frames are transmitted from their RX chunk;
+//! floods copy once per extra output.
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use crate::counters::{DropReason, PortCounters};
-use crate::fdb::Tick;
-use crate::pipeline::{Decision, Egress, FloodList, InnerFrame, Pipeline};
-use crate::tables::{MAX_PORTS, PortIdx};
-use crate::xsk::{Frame, FrameBatch, QueueIdx, XskSet};
+use crate::pipeline::{Egress, Fate, Pipeline, PipelineCounters, RxFrame, Tick};
+use crate::tables::{MAX_PORTS, PortSlot};
+use crate::xsk::{Area, Frame, FrameBatch, QueueIdx, Rings, XskSet};
 
 /// Headroom of frames built for copies (the kernel gives RX frames 256).
 const COPY_HEADROOM: usize = 256;
@@ -37,12 +42,13 @@ impl PortQueues {
 /// Everything the hot loop works on.
 pub struct Engine {
     pub(super) xsk: XskSet,
+    /// Open ports, by slot index.
     pub(super) ports: Vec<Option<PortQueues>>,
-    pub(super) counters: std::sync::Arc<[PortCounters]>,
     pub(super) pipeline: Pipeline,
+    counters: Arc<PipelineCounters>,
+    /// Frames waiting for transmission, by egress slot index.
     staged: Vec<FrameBatch>,
     rx: FrameBatch,
-    flood: Box<FloodList>,
     pollfds: Vec<libc::pollfd>,
     started: Instant,
     tx_in_flight: bool,
@@ -50,19 +56,14 @@ pub struct Engine {
 
 impl Engine {
     /// An engine with no ports.
-    pub fn new(
-        xsk: XskSet,
-        pipeline: Pipeline,
-        counters: std::sync::Arc<[PortCounters]>,
-    ) -> Engine {
+    pub fn new(xsk: XskSet, pipeline: Pipeline) -> Engine {
         Engine {
             xsk,
             ports: vec![None; MAX_PORTS],
-            counters,
+            counters: pipeline.counters(),
             pipeline,
             staged: (0..MAX_PORTS).map(|_| FrameBatch::new()).collect(),
             rx: FrameBatch::new(),
-            flood: Box::new(FloodList::new()),
             pollfds: Vec::with_capacity(MAX_PORTS + 1),
             started: Instant::now(),
             tx_in_flight: false,
@@ -95,12 +96,12 @@ impl Engine {
     pub fn poll_once(&mut self) -> usize {
         let now = self.now();
         let mut received = 0;
-        for port in 0..self.ports.len() {
-            let Some(queues) = self.ports[port].as_ref() else {
+        for port in PortSlot::all() {
+            let Some(queues) = self.ports[port.index()].as_ref() else {
                 continue;
             };
             for i in 0..queues.queues.len() {
-                let Some(q) = self.ports[port]
+                let Some(q) = self.ports[port.index()]
                     .as_ref()
                     .and_then(|p| p.queues.get(i).copied())
                 else {
@@ -118,8 +119,8 @@ impl Engine {
             }
         }
         self.tx_in_flight = false;
-        for port in 0..self.ports.len() {
-            if let Some(q) = self.ports[port].as_ref().and_then(PortQueues::tx_queue) {
+        for port in &self.ports {
+            if let Some(q) = port.as_ref().and_then(PortQueues::tx_queue) {
                 self.tx_in_flight |= self.xsk.service_tx(q);
             }
         }
@@ -127,158 +128,150 @@ impl Engine {
         received
     }
 
-    fn drop_frame(&mut self, port: PortIdx, frame: Frame, reason: DropReason) {
-        self.counters[port].drop_frame(reason);
-        self.xsk.pool().free(frame);
-    }
-
-    fn process_batch(&mut self, ingress: PortIdx, now: Tick) {
+    fn process_batch(&mut self, ingress: PortSlot, now: Tick) {
         let mut batch = core::mem::take(&mut self.rx);
+        let (area, rings) = self.xsk.split();
+        let size = area.frame_size();
+        let mut staging = Staging {
+            area,
+            rings,
+            staged: &mut self.staged,
+            ports: &self.ports,
+            counters: &self.counters,
+        };
         for mut frame in batch.drain(..) {
-            let counters = &self.counters[ingress];
-            counters.rx_packets.inc();
-            counters.rx_bytes.add(u64::from(frame.len()));
-            let decision = self
-                .pipeline
-                .decide(ingress, self.xsk.area().data_mut(&mut frame), now);
-            match decision {
-                Decision::Drop(reason) => self.drop_frame(ingress, frame, reason),
-                Decision::Unicast { inner, egress, .. } => {
-                    self.emit_in_place(ingress, frame, &egress, &inner);
-                }
-                Decision::Flood { bd, inner, from } => {
-                    let mut flood = core::mem::take(&mut *self.flood);
-                    self.pipeline.flood_egresses(bd, from, &mut flood);
-                    if flood.is_empty() {
-                        self.pipeline.count_vnet_drop(bd, DropReason::NoDestination);
-                        self.drop_frame(ingress, frame, DropReason::NoDestination);
+            let rx = RxFrame {
+                start: frame.headroom() as usize,
+                len: frame.len() as usize,
+                chunk: area.chunk_mut(&mut frame),
+            };
+            match self.pipeline.process(ingress, rx, now, &mut staging) {
+                Fate::Send { port, start, len } => {
+                    if frame.set_bounds(start as u32, len as u32, size) {
+                        staging.stage(port, frame);
                     } else {
-                        self.flood(ingress, frame, &inner, &flood);
+                        staging.counters.port(ingress).drop_frame(DropReason::NoHeadroom);
+                        staging.rings.pool().free(frame);
                     }
-                    flood.clear();
-                    *self.flood = flood;
                 }
+                Fate::Drop(_) => staging.rings.pool().free(frame),
             }
         }
         self.rx = batch;
     }
 
-    /// Rewrites `frame` in place for `egress` and stages it.
-    fn emit_in_place(
-        &mut self,
-        ingress: PortIdx,
-        mut frame: Frame,
-        egress: &Egress,
-        inner: &InnerFrame,
-    ) {
-        let (start, len) = (frame.headroom() as usize, frame.len() as usize);
-        let size = self.xsk.area().frame_size();
-        let result = {
-            let area = self.xsk.area();
-            self.pipeline
-                .rewrite_in_place(egress, inner, area.chunk_mut(&mut frame), start, len)
-        };
-        match result {
-            Ok((start, len)) => {
-                if frame.set_bounds(start as u32, len as u32, size) {
-                    self.stage(egress.port, frame);
-                } else {
-                    self.drop_frame(ingress, frame, DropReason::NoHeadroom);
-                }
-            }
-            Err(reason) => self.drop_frame(ingress, frame, reason),
-        }
-    }
-
-    /// Copies `frame` for every output but the last, which gets the frame
-    /// itself.
-    fn flood(&mut self, ingress: PortIdx, frame: Frame, inner: &InnerFrame, outputs: &FloodList) {
-        let Some((last, rest)) = outputs.split_last() else {
-            return;
-        };
-        let size = self.xsk.area().frame_size();
-        for egress in rest {
-            let (area, pool) = self.xsk.area_and_pool();
-            let Some(mut copy) = pool.alloc(COPY_HEADROOM as u32) else {
-                self.pipeline
-                    .count_vnet_drop(egress.bd, DropReason::NoBuffer);
-                self.counters[ingress].drop_frame(DropReason::NoBuffer);
-                continue;
-            };
-            let result = self.pipeline.rewrite_copy(
-                egress,
-                inner,
-                area.data(&frame),
-                area.chunk_mut(&mut copy),
-                COPY_HEADROOM,
-            );
-            match result {
-                Ok((start, len)) if copy.set_bounds(start as u32, len as u32, size) => {
-                    self.stage(egress.port, copy);
-                }
-                Ok(_) => self.drop_frame(ingress, copy, DropReason::NoHeadroom),
-                Err(reason) => self.drop_frame(ingress, copy, reason),
-            }
-        }
-        self.emit_in_place(ingress, frame, last, inner);
-    }
-
-    fn stage(&mut self, port: PortIdx, frame: Frame) {
-        if self.ports.get(port).and_then(Option::as_ref).is_none() {
-            // The tables name a port whose sockets are not open (yet).
-            self.drop_frame(port.min(MAX_PORTS - 1), frame, DropReason::UnknownPort);
-            return;
-        }
-        if self.staged[port].is_full() {
-            self.flush(port);
-        }
-        if let Err(frame) = self.staged[port].push(frame) {
-            self.drop_frame(port, frame, DropReason::TxRingFull);
-        }
-    }
-
     fn flush_all(&mut self) {
-        for port in 0..self.staged.len() {
-            if !self.staged[port].is_empty() {
-                self.flush(port);
-            }
-        }
-    }
-
-    fn flush(&mut self, port: PortIdx) {
-        let Some(q) = self.ports[port].as_ref().and_then(PortQueues::tx_queue) else {
-            let mut batch = core::mem::take(&mut self.staged[port]);
-            for frame in batch.drain(..) {
-                self.drop_frame(port, frame, DropReason::UnknownPort);
-            }
-            self.staged[port] = batch;
-            return;
-        };
-        let batch = &mut self.staged[port];
-        let frames = batch.len();
-        let bytes: u64 = batch.iter().map(|f| u64::from(f.len())).sum();
-        let sent = self.xsk.transmit(q, batch);
-        let counters = &self.counters[port];
-        counters.tx_packets.add(sent as u64);
-        if sent == frames {
-            counters.tx_bytes.add(bytes);
-        } else {
-            // Unsent frames went back to the pool; bytes are pro rata.
-            counters
-                .tx_bytes
-                .add(bytes * sent as u64 / frames.max(1) as u64);
-            for _ in sent..frames {
-                counters.drop_frame(DropReason::TxRingFull);
+        let (area, rings) = self.xsk.split();
+        for port in PortSlot::all() {
+            let batch = &mut self.staged[port.index()];
+            if !batch.is_empty() {
+                let queue = self.ports[port.index()]
+                    .as_ref()
+                    .and_then(PortQueues::tx_queue);
+                flush(area, rings, queue, batch, self.counters.port(port));
             }
         }
     }
 
     /// Frees the frames staged for `port` (its sockets are going away).
-    pub(super) fn discard_staged(&mut self, port: PortIdx) {
-        let mut batch = core::mem::take(&mut self.staged[port]);
-        for frame in batch.drain(..) {
-            self.xsk.pool().free(frame);
+    pub(super) fn discard_staged(&mut self, port: PortSlot) {
+        let pool = self.xsk.pool();
+        for frame in self.staged[port.index()].drain(..) {
+            pool.free(frame);
         }
-        self.staged[port] = batch;
+    }
+}
+
+/// The engine's side of a walk: fresh chunks for copies, and per-port TX
+/// staging that flushes a port's batch when it fills.
+struct Staging<'a> {
+    area: &'a Area,
+    rings: &'a mut Rings,
+    staged: &'a mut [FrameBatch],
+    ports: &'a [Option<PortQueues>],
+    counters: &'a PipelineCounters,
+}
+
+impl Staging<'_> {
+    /// Queues `frame` for transmission on `port`.
+    fn stage(&mut self, port: PortSlot, frame: Frame) {
+        let counters = self.counters.port(port);
+        let queue = self
+            .ports
+            .get(port.index())
+            .and_then(Option::as_ref)
+            .and_then(PortQueues::tx_queue);
+        let (Some(queue), Some(batch)) = (queue, self.staged.get_mut(port.index())) else {
+            // The tables name a port whose sockets are not open (yet).
+            counters.drop_frame(DropReason::UnknownPort);
+            self.rings.pool().free(frame);
+            return;
+        };
+        if batch.is_full() {
+            flush(self.area, self.rings, Some(queue), batch, counters);
+        }
+        if let Err(frame) = batch.push(frame) {
+            counters.drop_frame(DropReason::TxRingFull);
+            self.rings.pool().free(frame);
+        }
+    }
+}
+
+impl Egress for Staging<'_> {
+    fn send_copy<F>(&mut self, port: PortSlot, build: F) -> Result<usize, DropReason>
+    where
+        F: FnOnce(&mut [u8], usize) -> Result<(usize, usize), DropReason>,
+    {
+        let Some(mut copy) = self.rings.pool().alloc(COPY_HEADROOM as u32) else {
+            return Err(DropReason::NoBuffer);
+        };
+        let size = self.area.frame_size();
+        match build(self.area.chunk_mut(&mut copy), COPY_HEADROOM) {
+            Ok((start, len)) if copy.set_bounds(start as u32, len as u32, size) => {
+                self.stage(port, copy);
+                Ok(len)
+            }
+            Ok(_) => {
+                self.rings.pool().free(copy);
+                Err(DropReason::NoHeadroom)
+            }
+            Err(reason) => {
+                self.rings.pool().free(copy);
+                Err(reason)
+            }
+        }
+    }
+}
+
+/// Transmits `batch` on `queue` (frees it when the port has no socket) and
+/// counts the result on the egress port.
+fn flush(
+    area: &Area,
+    rings: &mut Rings,
+    queue: Option<QueueIdx>,
+    batch: &mut FrameBatch,
+    counters: &PortCounters,
+) {
+    let Some(q) = queue else {
+        for frame in batch.drain(..) {
+            counters.drop_frame(DropReason::UnknownPort);
+            rings.pool().free(frame);
+        }
+        return;
+    };
+    let frames = batch.len();
+    let bytes: u64 = batch.iter().map(|f| u64::from(f.len())).sum();
+    let sent = rings.transmit(area, q, batch);
+    counters.tx_packets.add(sent as u64);
+    if sent == frames {
+        counters.tx_bytes.add(bytes);
+    } else {
+        // Unsent frames went back to the pool; bytes are pro rata.
+        counters
+            .tx_bytes
+            .add(bytes * sent as u64 / frames.max(1) as u64);
+        for _ in sent..frames {
+            counters.drop_frame(DropReason::TxRingFull);
+        }
     }
 }

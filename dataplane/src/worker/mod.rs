@@ -13,9 +13,8 @@ mod engine;
 
 use std::io;
 use std::os::fd::RawFd;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc;
+use std::sync::{Arc, Mutex, mpsc};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
@@ -23,10 +22,9 @@ use engine::Engine;
 pub use engine::PortQueues;
 
 use crate::counters::PortCounters;
-use crate::fdb::{Fdb, Tick};
-use crate::pipeline::{Pipeline, PipelineCounters};
-use crate::tables::{ForwardingTables, MAX_PORTS, PortIdx};
-use crate::xsk::{self, Waker, XskSet, XskSettings};
+use crate::pipeline::{Fdb, Generation, Pipeline, PipelineCounters, Tick};
+use crate::tables::{ForwardingTables, PortSlot};
+use crate::xsk::{Waker, XskSet, XskSettings};
 
 /// Idle wait before re-checking commands and the stop flag, in ms.
 const IDLE_WAIT_MS: i32 = 100;
@@ -66,7 +64,7 @@ pub struct WorkerView<'a> {
     pub pipeline: &'a Pipeline,
     /// The sockets (statistics).
     pub sockets: &'a XskSet,
-    /// Open ports by slot.
+    /// Open ports, by slot index.
     pub ports: &'a [Option<PortQueues>],
     /// The worker's clock (milliseconds since start), for FDB ages.
     pub now: Tick,
@@ -75,9 +73,9 @@ pub struct WorkerView<'a> {
 impl WorkerView<'_> {
     /// The kernel's AF_XDP statistics of port `slot`, summed over its
     /// queues (zero for a slot without sockets).
-    pub fn port_socket_stats(&self, slot: PortIdx) -> crate::xsk::SocketStats {
+    pub fn port_socket_stats(&self, slot: PortSlot) -> crate::xsk::SocketStats {
         let mut sum = crate::xsk::SocketStats::default();
-        let queues = self.ports.get(slot).and_then(Option::as_ref);
+        let queues = self.ports.get(slot.index()).and_then(Option::as_ref);
         for &q in queues.map(|p| p.queues.as_slice()).unwrap_or(&[]) {
             if let Ok(stats) = self.sockets.stats(q) {
                 sum.add(&stats);
@@ -91,16 +89,42 @@ type Query = Box<dyn FnOnce(&WorkerView<'_>) + Send>;
 
 enum Command {
     OpenPort {
-        slot: PortIdx,
+        slot: PortSlot,
         name: String,
         reply: mpsc::Sender<io::Result<Vec<(u32, RawFd)>>>,
     },
     ClosePort {
-        slot: PortIdx,
+        slot: PortSlot,
         reply: mpsc::Sender<()>,
     },
-    SetTables(Arc<ForwardingTables>),
+    SwapTables(Arc<Generation>),
     Query(Query),
+}
+
+/// The tables generations handed to the worker, kept here until the worker
+/// no longer holds them, so that the worker never frees one.
+#[derive(Debug)]
+struct Handed {
+    /// The tables the worker runs (or will, once it reads its commands).
+    current: Arc<ForwardingTables>,
+    /// Generations sent and perhaps still held by the worker.
+    generations: Vec<Arc<Generation>>,
+}
+
+impl Handed {
+    /// Drops, here, every generation only this side still holds (the
+    /// worker has moved past it).
+    fn release_unused(&mut self) {
+        let newest = self.generations.len().saturating_sub(1);
+        let mut index = 0;
+        self.generations.retain(|g| {
+            let keep = index == newest
+                || Arc::strong_count(g) > 1
+                || Arc::strong_count(g.tables()) > 1;
+            index += 1;
+            keep
+        });
+    }
 }
 
 /// Errors of the handle.
@@ -123,8 +147,8 @@ pub struct WorkerHandle {
     waker: Waker,
     stop: Arc<AtomicBool>,
     thread: Option<JoinHandle<()>>,
-    port_counters: Arc<[PortCounters]>,
     pipeline_counters: Arc<PipelineCounters>,
+    handed: Mutex<Handed>,
 }
 
 impl WorkerHandle {
@@ -135,15 +159,19 @@ impl WorkerHandle {
     ) -> Result<WorkerHandle, WorkerError> {
         let waker = Waker::new().map_err(WorkerError::Start)?;
         let stop = Arc::new(AtomicBool::new(false));
-        let port_counters: Arc<[PortCounters]> =
-            (0..MAX_PORTS).map(|_| PortCounters::default()).collect();
         let pipeline_counters = Arc::new(PipelineCounters::new(config.vnet_counter_slots));
         let (commands, receiver) = mpsc::channel();
         let (ready_tx, ready_rx) = mpsc::channel();
+        // The first tables count as a generation too: kept here until the
+        // worker has swapped them out.
+        let first = Generation::prepare(&ForwardingTables::new(), Arc::clone(&tables));
+        let handed = Handed {
+            current: Arc::clone(&tables),
+            generations: vec![Arc::new(first)],
+        };
         let thread = {
             let waker = waker.clone();
             let stop = Arc::clone(&stop);
-            let port_counters = Arc::clone(&port_counters);
             let pipeline_counters = Arc::clone(&pipeline_counters);
             std::thread::Builder::new()
                 .name("xsdn-worker".into())
@@ -158,7 +186,7 @@ impl WorkerHandle {
                     let age = config.fdb_age.as_millis() as Tick;
                     let fdb = Fdb::new(config.fdb_capacity, age.max(1));
                     let pipeline = Pipeline::new(tables, fdb, pipeline_counters);
-                    let engine = Engine::new(xsk, pipeline, port_counters);
+                    let engine = Engine::new(xsk, pipeline);
                     let _ = ready_tx.send(Ok(()));
                     run(engine, &receiver, &waker, &stop);
                 })
@@ -174,8 +202,8 @@ impl WorkerHandle {
             waker,
             stop,
             thread: Some(thread),
-            port_counters,
             pipeline_counters,
+            handed: Mutex::new(handed),
         })
     }
 
@@ -189,7 +217,7 @@ impl WorkerHandle {
     /// `slot`; returns `(queue id, socket fd)` for the XSKMAP.
     pub fn open_port(
         &self,
-        slot: PortIdx,
+        slot: PortSlot,
         name: &str,
     ) -> Result<io::Result<Vec<(u32, RawFd)>>, WorkerError> {
         let (reply, answer) = mpsc::channel();
@@ -204,7 +232,7 @@ impl WorkerHandle {
     }
 
     /// Closes the sockets of port `slot` (clear its XSKMAP slots first).
-    pub fn close_port(&self, slot: PortIdx) -> Result<(), WorkerError> {
+    pub fn close_port(&self, slot: PortSlot) -> Result<(), WorkerError> {
         let (reply, answer) = mpsc::channel();
         self.send(Command::ClosePort { slot, reply })?;
         answer
@@ -212,9 +240,20 @@ impl WorkerHandle {
             .map_err(|_| WorkerError::Timeout(COMMAND_TIMEOUT))
     }
 
-    /// Swaps in a new tables generation (between two batches).
+    /// Swaps in a new tables generation (between two batches). The
+    /// generation is prepared here, on the caller's thread, and kept here
+    /// until the worker has moved past it: the worker allocates and frees
+    /// nothing for a swap.
     pub fn set_tables(&self, tables: Arc<ForwardingTables>) -> Result<(), WorkerError> {
-        self.send(Command::SetTables(tables))
+        // A poisoned lock only means another caller panicked mid-swap; the
+        // bookkeeping is still a valid list of generations.
+        let mut handed = self.handed.lock().unwrap_or_else(|e| e.into_inner());
+        let generation = Arc::new(Generation::prepare(&handed.current, Arc::clone(&tables)));
+        handed.current = tables;
+        handed.generations.push(Arc::clone(&generation));
+        let sent = self.send(Command::SwapTables(generation));
+        handed.release_unused();
+        sent
     }
 
     /// Runs `f` on the worker thread between two batches and returns its
@@ -232,9 +271,9 @@ impl WorkerHandle {
             .map_err(|_| WorkerError::Timeout(COMMAND_TIMEOUT))
     }
 
-    /// Per-port counters, indexed by port slot.
-    pub fn port_counters(&self) -> &Arc<[PortCounters]> {
-        &self.port_counters
+    /// Per-port counters, indexed by port slot index.
+    pub fn port_counters(&self) -> &[PortCounters] {
+        self.pipeline_counters.ports()
     }
 
     /// Per-VNet and malformed-frame counters.
@@ -293,7 +332,7 @@ fn handle(engine: &mut Engine, command: Command) {
             close_port(engine, slot);
             let _ = reply.send(());
         }
-        Command::SetTables(tables) => engine.pipeline.set_tables(tables),
+        Command::SwapTables(generation) => engine.pipeline.swap_tables(&generation),
         Command::Query(query) => {
             let view = WorkerView {
                 pipeline: &engine.pipeline,
@@ -306,15 +345,9 @@ fn handle(engine: &mut Engine, command: Command) {
     }
 }
 
-fn open_port(engine: &mut Engine, slot: PortIdx, name: &str) -> io::Result<Vec<(u32, RawFd)>> {
-    if slot >= MAX_PORTS {
-        return Err(io::Error::new(
-            io::ErrorKind::InvalidInput,
-            format!("port slot {slot} out of range"),
-        ));
-    }
+fn open_port(engine: &mut Engine, slot: PortSlot, name: &str) -> io::Result<Vec<(u32, RawFd)>> {
     close_port(engine, slot);
-    let queues = xsk::rx_queues(name).min(xsdn_common::MAX_QUEUES_PER_PORT);
+    let queues = crate::netdev::rx_queues(name).min(xsdn_common::MAX_QUEUES_PER_PORT);
     let mut opened = Vec::with_capacity(queues as usize);
     let mut fds = Vec::with_capacity(queues as usize);
     for queue in 0..queues {
@@ -331,16 +364,16 @@ fn open_port(engine: &mut Engine, slot: PortIdx, name: &str) -> io::Result<Vec<(
             }
         }
     }
-    engine.ports[slot] = Some(PortQueues {
+    engine.ports[slot.index()] = Some(PortQueues {
         name: name.to_owned(),
         queues: opened,
     });
     Ok(fds)
 }
 
-fn close_port(engine: &mut Engine, slot: PortIdx) {
+fn close_port(engine: &mut Engine, slot: PortSlot) {
     engine.discard_staged(slot);
-    if let Some(port) = engine.ports.get_mut(slot).and_then(Option::take) {
+    if let Some(port) = engine.ports.get_mut(slot.index()).and_then(Option::take) {
         for q in port.queues {
             engine.xsk.close(q);
         }

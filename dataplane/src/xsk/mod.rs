@@ -15,15 +15,13 @@
 //! the per-port/queue bookkeeping.
 
 pub mod area;
-pub mod netdev;
 pub mod pool;
 pub mod socket_set;
 pub mod waker;
 
 pub use area::{Area, Frame};
-pub use netdev::{ifindex, mac_and_mtu, rx_queues};
 pub use pool::FramePool;
 pub use socket_set::{
-    BATCH, FrameBatch, QueueIdx, SocketStats, XskSet, XskSettings, wait_readable,
+    BATCH, FrameBatch, QueueIdx, Rings, SocketStats, XskSet, XskSettings, wait_readable,
 };
 pub use waker::Waker;

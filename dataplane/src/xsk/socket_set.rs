@@ -127,9 +127,17 @@ struct XskQueue {
 /// The sockets of one worker and the UMEM they share.
 pub struct XskSet {
     // Sockets are dropped before the UMEM and the mapping.
-    queues: Vec<Option<XskQueue>>,
+    rings: Rings,
     umem: Umem,
     area: Area,
+}
+
+/// The sockets' rings and the frame pool: everything of an [`XskSet`] but
+/// the UMEM area itself, so that frames of the area can be read and written
+/// while frames are received, allocated and transmitted
+/// ([`XskSet::split`]).
+pub struct Rings {
+    queues: Vec<Option<XskQueue>>,
     pool: FramePool,
     settings: XskSettings,
     /// Descriptors the kernel returned that the pool did not expect.
@@ -173,12 +181,14 @@ impl XskSet {
             .map_err(|e| errno("registering the UMEM", e))?;
         let pool = FramePool::full(&area);
         let mut set = XskSet {
-            queues: Vec::new(),
+            rings: Rings {
+                queues: Vec::new(),
+                pool,
+                settings,
+                bad_descriptors: 0,
+            },
             umem,
             area,
-            pool,
-            settings,
-            bad_descriptors: 0,
         };
         set.bind(ANCHOR_IFACE, 0, true).map_err(|e| {
             if e.raw_os_error() == Some(libc::EBUSY) || e.kind() == io::ErrorKind::ResourceBusy {
@@ -202,27 +212,23 @@ impl XskSet {
     /// The frame pool, for allocating and freeing userspace frames.
     #[inline]
     pub fn pool(&mut self) -> &mut FramePool {
-        &mut self.pool
+        &mut self.rings.pool
     }
 
     /// The area and the pool at once (copying into fresh frames).
     #[inline]
     pub fn area_and_pool(&mut self) -> (&Area, &mut FramePool) {
-        (&self.area, &mut self.pool)
+        (&self.area, &mut self.rings.pool)
     }
 
     /// Descriptors the kernel returned that no queue was holding.
     pub fn bad_descriptors(&self) -> u64 {
-        self.bad_descriptors
+        self.rings.bad_descriptors
     }
 
     /// Slots of the bound port queues (the anchor excluded).
     pub fn open_queues(&self) -> impl Iterator<Item = QueueIdx> + '_ {
-        self.queues
-            .iter()
-            .enumerate()
-            .skip(1)
-            .filter_map(|(i, q)| q.as_ref().map(|_| i))
+        self.rings.open_queues()
     }
 
     /// Creates a socket for `(ifname, queue_id)`, binds it and fills its
@@ -235,9 +241,9 @@ impl XskSet {
         let slot = if anchor {
             0
         } else {
-            (1..self.queues.len())
-                .find(|&i| self.queues[i].is_none())
-                .unwrap_or(self.queues.len().max(1))
+            (1..self.rings.queues.len())
+                .find(|&i| self.rings.queues[i].is_none())
+                .unwrap_or(self.rings.queues.len().max(1))
         };
         if slot > usize::from(MAX_QUEUE_SLOT) {
             return Err(io::Error::other("too many AF_XDP sockets"));
@@ -261,7 +267,7 @@ impl XskSet {
                 e,
             )
         })?;
-        let ring = NonZeroU32::new(self.settings.ring_size);
+        let ring = NonZeroU32::new(self.rings.settings.ring_size);
         let bind_flags = if anchor {
             SocketConfig::XDP_BIND_NEED_WAKEUP | SocketConfig::XDP_BIND_COPY
         } else {
@@ -295,14 +301,14 @@ impl XskSet {
             user,
             in_fill: 0,
             in_tx: 0,
-            fill_target: if anchor { 0 } else { self.settings.fill_target },
+            fill_target: if anchor { 0 } else { self.rings.settings.fill_target },
         };
-        if slot == self.queues.len() {
-            self.queues.push(None);
+        if slot == self.rings.queues.len() {
+            self.rings.queues.push(None);
         }
-        self.queues[slot] = Some(queue);
+        self.rings.queues[slot] = Some(queue);
         self.rebalance();
-        self.refill(slot);
+        self.rings.refill(slot);
         Ok(slot)
     }
 
@@ -313,9 +319,9 @@ impl XskSet {
     /// their new target drain to it as frames arrive.
     fn rebalance(&mut self) {
         let open = self.open_queues().count().max(1) as u32;
-        let share = (self.settings.frames / 2 / open).max(64);
-        let target = share.min(self.settings.fill_target);
-        for queue in self.queues.iter_mut().skip(1).flatten() {
+        let share = (self.rings.settings.frames / 2 / open).max(64);
+        let target = share.min(self.rings.settings.fill_target);
+        for queue in self.rings.queues.iter_mut().skip(1).flatten() {
             queue.fill_target = target;
         }
     }
@@ -327,23 +333,19 @@ impl XskSet {
         if q == 0 {
             return;
         }
-        if let Some(slot) = self.queues.get_mut(q) {
+        if let Some(slot) = self.rings.queues.get_mut(q) {
             // Dropping the queue closes the socket: the kernel stops using
             // its rings before we hand their chunks out again.
             drop(slot.take());
-            self.pool.reclaim(q as u16);
+            self.rings.pool.reclaim(q as u16);
             self.rebalance();
         }
-    }
-
-    fn queue(&mut self, q: QueueIdx) -> Option<&mut XskQueue> {
-        self.queues.get_mut(q).and_then(Option::as_mut)
     }
 
     /// The socket's file descriptor, to put into the XSKMAP (-1 for an
     /// unknown slot, which the map rejects).
     pub fn fd(&self, q: QueueIdx) -> RawFd {
-        self.queues
+        self.rings.queues
             .get(q)
             .and_then(Option::as_ref)
             .map_or(-1, |queue| queue.user.as_raw_fd())
@@ -351,8 +353,71 @@ impl XskSet {
 
     /// Interface name, index and queue id of a slot.
     pub fn describe(&self, q: QueueIdx) -> Option<(&str, u32, u32)> {
-        let queue = self.queues.get(q)?.as_ref()?;
+        let queue = self.rings.queues.get(q)?.as_ref()?;
         Some((&queue.ifname, queue.ifindex, queue.queue_id))
+    }
+
+    /// The area and the rings at once: frames of the area can be read and
+    /// written while the rings receive, allocate and transmit.
+    #[inline]
+    pub fn split(&mut self) -> (&Area, &mut Rings) {
+        (&self.area, &mut self.rings)
+    }
+
+    /// Tops the fill ring of `q` up to its target.
+    pub fn refill(&mut self, q: QueueIdx) {
+        self.rings.refill(q);
+    }
+
+    /// Receives up to `out`'s free capacity of frames from `q`.
+    pub fn receive(&mut self, q: QueueIdx, out: &mut FrameBatch) -> usize {
+        self.rings.receive(&self.area, q, out)
+    }
+
+    /// Moves completed TX chunks of `q` back to the pool.
+    pub fn reap(&mut self, q: QueueIdx) -> u32 {
+        self.rings.reap(&self.area, q)
+    }
+
+    /// See [`Rings::transmit`].
+    pub fn transmit(&mut self, q: QueueIdx, batch: &mut FrameBatch) -> usize {
+        self.rings.transmit(&self.area, q, batch)
+    }
+
+    /// See [`Rings::service_tx`].
+    pub fn service_tx(&mut self, q: QueueIdx) -> bool {
+        self.rings.service_tx(&self.area, q)
+    }
+
+    /// Kernel statistics of the socket in slot `q`.
+    pub fn stats(&self, q: QueueIdx) -> io::Result<SocketStats> {
+        self.rings.stats(q)
+    }
+
+    /// File descriptors to wait on for RX (`poll(2)`), anchor excluded.
+    pub fn poll_fds(&self, out: &mut Vec<libc::pollfd>) {
+        self.rings.poll_fds(out);
+    }
+}
+
+impl Rings {
+    /// The frame pool, for allocating and freeing userspace frames.
+    #[inline]
+    pub fn pool(&mut self) -> &mut FramePool {
+        &mut self.pool
+    }
+
+    /// Slots of the bound port queues (the anchor excluded).
+    pub fn open_queues(&self) -> impl Iterator<Item = QueueIdx> + '_ {
+        self.queues
+            .iter()
+            .enumerate()
+            .skip(1)
+            .filter_map(|(i, q)| q.as_ref().map(|_| i))
+    }
+
+    fn queue(&mut self, q: QueueIdx) -> Option<&mut XskQueue> {
+        self.queues.get_mut(q).and_then(Option::as_mut)
     }
 
     /// Tops the fill ring of `q` up to its target.
@@ -386,7 +451,7 @@ impl XskSet {
     }
 
     /// Receives up to `out`'s free capacity of frames from `q`.
-    pub fn receive(&mut self, q: QueueIdx, out: &mut FrameBatch) -> usize {
+    pub fn receive(&mut self, area: &Area, q: QueueIdx, out: &mut FrameBatch) -> usize {
         let room = (out.capacity() - out.len()) as u32;
         let Some(queue) = self.queues.get_mut(q).and_then(Option::as_mut) else {
             return 0;
@@ -398,7 +463,7 @@ impl XskSet {
         let mut got = 0;
         while let Some(desc) = reader.read() {
             got += 1;
-            match Frame::from_kernel(&self.area, desc.addr, desc.len) {
+            match Frame::from_kernel(area, desc.addr, desc.len) {
                 Some(frame) if self.pool.returned_by(frame.base(), q as u16) => {
                     // Capacity was checked above.
                     let _ = out.push(frame);
@@ -413,7 +478,7 @@ impl XskSet {
     }
 
     /// Moves completed TX chunks of `q` back to the pool.
-    pub fn reap(&mut self, q: QueueIdx) -> u32 {
+    pub fn reap(&mut self, area: &Area, q: QueueIdx) -> u32 {
         let Some(queue) = self.queues.get_mut(q).and_then(Option::as_mut) else {
             return 0;
         };
@@ -424,7 +489,7 @@ impl XskSet {
         let mut done = 0;
         while let Some(addr) = reader.read() {
             done += 1;
-            if !self.pool.recycle(self.area.chunk_base(addr), q as u16) {
+            if !self.pool.recycle(area.chunk_base(addr), q as u16) {
                 self.bad_descriptors += 1;
             }
         }
@@ -438,11 +503,11 @@ impl XskSet {
     /// kernel until the TX ring is drained or stops making progress. Frames
     /// that do not fit the ring (or an unknown slot) go back to the pool;
     /// returns how many were queued.
-    pub fn transmit(&mut self, q: QueueIdx, batch: &mut FrameBatch) -> usize {
+    pub fn transmit(&mut self, area: &Area, q: QueueIdx, batch: &mut FrameBatch) -> usize {
         if batch.is_empty() {
             return 0;
         }
-        self.reap(q);
+        self.reap(area, q);
         let Some(queue) = self.queues.get_mut(q).and_then(Option::as_mut) else {
             for frame in batch.drain(..) {
                 self.pool.free(frame);
@@ -452,7 +517,7 @@ impl XskSet {
         let mut writer = queue.tx.transmit(batch.len() as u32);
         let mut sent = 0;
         for frame in batch.drain(..) {
-            if frame.area() != self.area.id() {
+            if frame.area() != area.id() {
                 // Not ours: its address means nothing in this UMEM.
                 self.bad_descriptors += 1;
                 continue;
@@ -479,8 +544,8 @@ impl XskSet {
     /// Reaps completions of `q` and kicks its TX ring again if descriptors
     /// are still waiting there (a previous kick can stall while the
     /// completion ring is full). Returns whether TX work remains in flight.
-    pub fn service_tx(&mut self, q: QueueIdx) -> bool {
-        self.reap(q);
+    pub fn service_tx(&mut self, area: &Area, q: QueueIdx) -> bool {
+        self.reap(area, q);
         let pending = self.queue(q).is_some_and(|queue| queue.tx.pending() > 0);
         if pending {
             self.kick(q);

@@ -6,7 +6,7 @@ use core::net::{Ipv4Addr, Ipv6Addr};
 use proptest::prelude::*;
 
 use super::*;
-use crate::wire::testing::{FrameBuilder, mac};
+use crate::wire::build::{FrameBuilder, mac};
 use crate::wire::{ipv4, tcp::TcpFlags, udp};
 
 /// RFC 1071 section 1 taken literally: add 16-bit big-endian words, pad an

@@ -4,7 +4,7 @@ use core::net::{Ipv4Addr, Ipv6Addr};
 
 use super::*;
 use crate::wire::arp::Operation;
-use crate::wire::testing::{FrameBuilder, mac};
+use crate::wire::build::{FrameBuilder, mac};
 
 // IEEE 802.3 / RFC 894 frame: 02:00:00:00:00:02 <- 52:54:00:12:34:56, IPv4
 // (RFC 791: 10.0.0.1 -> 10.0.0.2, DF, TTL 64, checksum 0x1497), UDP

@@ -8,7 +8,7 @@ use core::net::{Ipv4Addr, Ipv6Addr};
 
 use proptest::prelude::*;
 
-use super::testing::{FrameBuilder, mac};
+use super::build::{FrameBuilder, mac};
 use super::*;
 
 fn ethertype() -> impl Strategy<Value = EtherType> {

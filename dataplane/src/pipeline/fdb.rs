@@ -27,7 +27,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::counters::Counter;
-use crate::tables::{BdId, PortIdx, VtepIdx};
+use crate::tables::{BdId, PortSlot, VtepIdx};
 use crate::wire::EthernetAddress;
 
 /// Coarse time: the caller's clock, in the caller's unit.
@@ -41,7 +41,7 @@ pub const PROBE_LIMIT: usize = 32;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Location {
     /// Behind a port (a guest port, or the uplink of a VLAN/QinQ domain).
-    Port(PortIdx),
+    Port(PortSlot),
     /// Behind a VXLAN peer.
     Vtep(VtepIdx),
 }
@@ -133,14 +133,15 @@ impl Slot {
         if self.kind == KIND_VTEP {
             Location::Vtep(self.index)
         } else {
-            Location::Port(usize::from(self.index))
+            // Stored from a `PortSlot`, so always a valid slot.
+            Location::Port(PortSlot::new(usize::from(self.index)).unwrap_or_default())
         }
     }
 
     #[inline]
     fn set_location(&mut self, location: Location) {
         (self.kind, self.index) = match location {
-            Location::Port(p) => (KIND_PORT, p as u16),
+            Location::Port(p) => (KIND_PORT, p.raw()),
             Location::Vtep(v) => (KIND_VTEP, v),
         };
     }
@@ -179,7 +180,14 @@ pub struct Fdb {
     seed: u64,
     sweep_cursor: usize,
     stats: Arc<FdbStats>,
+    /// Scratch list for [`Fdb::remap`], allocated once at creation with
+    /// room for every entry, so a remap never allocates.
+    rekeyed: Vec<Rekeyed>,
 }
+
+/// An entry [`Fdb::remap`] moves to another bridge domain: key, location,
+/// last seen, static.
+type Rekeyed = (u64, Location, Tick, bool);
 
 impl Fdb {
     /// A table holding at most `max_entries` (at least 1) entries that age
@@ -203,6 +211,7 @@ impl Fdb {
             seed,
             sweep_cursor: 0,
             stats: Arc::new(FdbStats::default()),
+            rekeyed: Vec::with_capacity(max_entries),
         }
     }
 
@@ -441,11 +450,12 @@ impl Fdb {
     /// Rewrites every entry through `f`: `None` removes it, `Some((bd,
     /// location))` keeps it (possibly under another bridge domain id or
     /// location); age and static flag are kept. Used when a new table
-    /// generation renumbers bridge domains, ports or VTEPs. Allocates a
-    /// scratch list for the entries that change bridge domain: for
-    /// reloads, not per frame.
+    /// generation renumbers bridge domains, ports or VTEPs. Allocates
+    /// nothing: the entries that change bridge domain go through a scratch
+    /// list sized at creation for every entry.
     pub fn remap(&mut self, mut f: impl FnMut(&FdbEntry) -> Option<(BdId, Location)>) {
-        let mut rekeyed: Vec<(u64, Location, Tick, bool)> = Vec::new();
+        let mut rekeyed = std::mem::take(&mut self.rekeyed);
+        rekeyed.clear();
         let mut removed = 0u64;
         self.scan(|fdb, idx| {
             let slot = fdb.slots[idx];
@@ -472,11 +482,13 @@ impl Fdb {
                 }
             }
         });
-        for (key, location, last_seen, is_static) in rekeyed {
+        for &(key, location, last_seen, is_static) in &rekeyed {
             if self.insert(key, location, last_seen, is_static).is_err() {
                 removed += 1;
             }
         }
+        rekeyed.clear();
+        self.rekeyed = rekeyed;
         self.stats.flushed.add(removed);
     }
 
@@ -542,6 +554,7 @@ mod tests {
     use proptest::prelude::*;
 
     use super::*;
+    use crate::pipeline::testing::slot;
 
     fn mac(n: u16) -> EthernetAddress {
         let [a, b] = n.to_be_bytes();
@@ -551,12 +564,12 @@ mod tests {
     #[test]
     fn learns_refreshes_and_moves() {
         let mut fdb = Fdb::with_seed(16, 300, 1);
-        assert_eq!(fdb.learn(1, &mac(1), Location::Port(3), 10), Learned::New);
+        assert_eq!(fdb.learn(1, &mac(1), Location::Port(slot(3)), 10), Learned::New);
         assert_eq!(
-            fdb.learn(1, &mac(1), Location::Port(3), 11),
+            fdb.learn(1, &mac(1), Location::Port(slot(3)), 11),
             Learned::Refreshed
         );
-        assert_eq!(fdb.lookup(1, &mac(1)), Some(Location::Port(3)));
+        assert_eq!(fdb.lookup(1, &mac(1)), Some(Location::Port(slot(3))));
         // Same MAC in another bridge domain is another entry.
         assert_eq!(fdb.lookup(2, &mac(1)), None);
         assert_eq!(fdb.learn(1, &mac(1), Location::Vtep(7), 12), Learned::Moved);
@@ -575,9 +588,9 @@ mod tests {
             EthernetAddress([0x33, 0x33, 0, 0, 0, 1]),
             EthernetAddress::ZERO,
         ] {
-            assert_eq!(fdb.learn(0, &bad, Location::Port(1), 0), Learned::Ignored);
+            assert_eq!(fdb.learn(0, &bad, Location::Port(slot(1)), 0), Learned::Ignored);
             assert_eq!(
-                fdb.insert_static(0, &bad, Location::Port(1)),
+                fdb.insert_static(0, &bad, Location::Port(slot(1))),
                 Err(FdbError::BadAddress)
             );
         }
@@ -587,26 +600,26 @@ mod tests {
     #[test]
     fn full_table_refuses_and_counts() {
         let mut fdb = Fdb::with_seed(2, 300, 1);
-        assert_eq!(fdb.learn(0, &mac(1), Location::Port(1), 0), Learned::New);
-        assert_eq!(fdb.learn(0, &mac(2), Location::Port(1), 0), Learned::New);
+        assert_eq!(fdb.learn(0, &mac(1), Location::Port(slot(1)), 0), Learned::New);
+        assert_eq!(fdb.learn(0, &mac(2), Location::Port(slot(1)), 0), Learned::New);
         assert_eq!(
-            fdb.learn(0, &mac(3), Location::Port(1), 0),
+            fdb.learn(0, &mac(3), Location::Port(slot(1)), 0),
             Learned::Refused
         );
         assert_eq!(fdb.lookup(0, &mac(3)), None);
         assert_eq!(fdb.stats().table_full.get(), 1);
         // Known addresses still move when the table is full.
-        assert_eq!(fdb.learn(0, &mac(2), Location::Port(2), 1), Learned::Moved);
+        assert_eq!(fdb.learn(0, &mac(2), Location::Port(slot(2)), 1), Learned::Moved);
     }
 
     #[test]
     fn aging_is_incremental_and_spares_static_entries() {
         let mut fdb = Fdb::with_seed(64, 100, 1);
         for n in 1..=40 {
-            fdb.learn(0, &mac(n), Location::Port(1), 0);
+            fdb.learn(0, &mac(n), Location::Port(slot(1)), 0);
         }
-        fdb.insert_static(0, &mac(500), Location::Port(2)).unwrap();
-        fdb.learn(0, &mac(1), Location::Port(1), 50); // seen recently
+        fdb.insert_static(0, &mac(500), Location::Port(slot(2))).unwrap();
+        fdb.learn(0, &mac(1), Location::Port(slot(1)), 50); // seen recently
         // Not old enough yet.
         assert_eq!(fdb.sweep(99, fdb.capacity()), 0);
         // A small budget removes only part of the expired entries.
@@ -617,23 +630,23 @@ mod tests {
             total += fdb.sweep(100, 8);
         }
         assert_eq!(total, 39);
-        assert_eq!(fdb.lookup(0, &mac(1)), Some(Location::Port(1)));
-        assert_eq!(fdb.lookup(0, &mac(500)), Some(Location::Port(2)));
+        assert_eq!(fdb.lookup(0, &mac(1)), Some(Location::Port(slot(1))));
+        assert_eq!(fdb.lookup(0, &mac(500)), Some(Location::Port(slot(2))));
         assert_eq!(fdb.len(), 2);
         assert_eq!(fdb.stats().aged.get(), 39);
         // Static entries are not moved by learning.
         assert_eq!(
-            fdb.learn(0, &mac(500), Location::Port(9), 101),
+            fdb.learn(0, &mac(500), Location::Port(slot(9)), 101),
             Learned::Static
         );
-        assert_eq!(fdb.lookup(0, &mac(500)), Some(Location::Port(2)));
+        assert_eq!(fdb.lookup(0, &mac(500)), Some(Location::Port(slot(2))));
     }
 
     #[test]
     fn flush_remap_and_listing() {
         let mut fdb = Fdb::with_seed(64, 100, 7);
         for n in 1..=10 {
-            fdb.learn(n % 3, &mac(n), Location::Port(usize::from(n)), 5);
+            fdb.learn(n % 3, &mac(n), Location::Port(slot(usize::from(n))), 5);
         }
         assert_eq!(fdb.flush_bd(0), 3);
         assert_eq!(fdb.entries(5).filter(|e| e.bd == 0).count(), 0);
@@ -646,7 +659,7 @@ mod tests {
                 .iter()
                 .all(|e| e.bd == 4 && e.age == 3 && !e.is_static)
         );
-        assert_eq!(fdb.lookup(4, &mac(1)), Some(Location::Port(1)));
+        assert_eq!(fdb.lookup(4, &mac(1)), Some(Location::Port(slot(1))));
         assert_eq!(fdb.lookup(1, &mac(1)), None);
     }
 
@@ -680,7 +693,7 @@ mod tests {
             for op in ops {
                 match op {
                     Op::Learn(bd, m, p, t) => {
-                        let loc = Location::Port(usize::from(p));
+                        let loc = Location::Port(slot(usize::from(p)));
                         match fdb.learn(bd, &mac(m), loc, t) {
                             Learned::Ignored => prop_assert_eq!(m, 0),
                             Learned::Refused => prop_assert!(!model.contains_key(&(bd, m))),
@@ -689,7 +702,7 @@ mod tests {
                         }
                     }
                     Op::Static(bd, m, p) => {
-                        let loc = Location::Port(usize::from(p));
+                        let loc = Location::Port(slot(usize::from(p)));
                         if fdb.insert_static(bd, &mac(m), loc).is_ok() {
                             model.insert((bd, m), loc);
                         }

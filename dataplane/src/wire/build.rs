@@ -1,10 +1,12 @@
-//! Frame builders for tests and benchmarks (feature `testing`): Ethernet
-//! with 0..n VLAN tags, IPv4/IPv6, UDP/TCP/ICMP with correct checksums, ARP,
-//! and VXLAN encapsulation. These allocate (`Vec`) and panic on misuse;
-//! they are not for the dataplane's own paths.
+//! Frame builders for operators' traces (`xsdn trace`), tests and
+//! benchmarks: Ethernet with 0..n VLAN tags, IPv4/IPv6, UDP/TCP/ICMP with
+//! correct checksums, ARP, and VXLAN encapsulation. These allocate (`Vec`)
+//! and panic on misuse (a payload beyond what the IP length field can
+//! carry, [`MAX_PAYLOAD`]): callers with user input check sizes first. Not
+//! for the dataplane's forwarding path.
 //!
 //! ```
-//! # use xsdn_dataplane::wire::{testing::{FrameBuilder, mac}, parse_frame, L4Meta};
+//! # use xsdn_dataplane::wire::{build::{FrameBuilder, mac}, parse_frame, L4Meta};
 //! # use core::net::Ipv4Addr;
 //! let frame = FrameBuilder::new(mac(1), mac(2))
 //!     .vlan(100)
@@ -22,6 +24,11 @@ use super::{
     EtherType, EthernetAddress, IpProtocol, VlanTag, arp, ethernet, icmp, ipv4, ipv6, tcp, udp,
     vlan, vxlan,
 };
+
+/// The largest payload every builder below accepts, whatever the
+/// protocols (IP length fields are 16 bits; headers and IPv4 options take
+/// the rest).
+pub const MAX_PAYLOAD: usize = 65_000;
 
 /// A locally administered unicast MAC `02:00:00:00:00:nn`.
 pub const fn mac(n: u8) -> EthernetAddress {
