@@ -1,16 +1,39 @@
-//! A small reader for classic pcap files (what `tcpdump -w` writes) and
-//! the captured frames, with helpers to look at VLAN tags, ethertypes and
-//! the IPv4/UDP/VXLAN headers tests assert on.
+//! A small reader for classic pcap files (what `tcpdump -w` writes), and
+//! views of the captured frames for tests: VLAN tags, EtherTypes, IPv4,
+//! UDP and VXLAN. The file format is read here; the headers are parsed by
+//! the dataplane's own decode walk ([`parse_frame`], [`parse_vxlan`] of
+//! [`xsdn_dataplane::wire`]), so tests see a frame as the product does and
+//! no header is parsed twice.
 //!
 //! Format (libpcap `savefile.c`, pcap(5)): a 24-byte file header whose
 //! magic gives byte order and timestamp unit (`a1b2c3d4` microseconds,
 //! `a1b23c4d` nanoseconds), then records of a 16-byte header
 //! (`ts_sec, ts_frac, incl_len, orig_len`) and `incl_len` bytes. A record
 //! cut short at the end (tcpdump stopped mid-write) is ignored.
+//!
+//! Link types: Ethernet frames are walked as captured. A Linux cooked
+//! capture (`tcpdump -i any`, pcap-linktype(7) `LINUX_SLL`/`LINUX_SLL2`)
+//! has no Ethernet header, only the protocol field and what follows it
+//! (VLAN tags, as libpcap puts them back, and the network header): the
+//! walk gets that behind an Ethernet header with zero addresses.
+//!
+//! The walk is stricter than a lenient dissector: a frame it refuses
+//! (shorter than its IP or UDP length fields say, more than two VLAN tags,
+//! ...) has no tags, EtherType after the tags, IPv4, UDP or VXLAN here.
+//! [`CapturedFrame::malformed`] says why, so that tests can assert that
+//! frames are whole instead of skipping the ones that are not.
 
+use std::borrow::Cow;
+use std::ops::Range;
 use std::time::Duration;
 
 use anyhow::{Result, bail};
+use xsdn_dataplane::wire::{
+    FrameMeta, IpProtocol, L3Meta, L4Meta, VxlanMeta, ethernet, parse_frame, parse_vxlan, udp,
+};
+
+pub use xsdn_dataplane::wire::udp::VXLAN_PORT;
+pub use xsdn_dataplane::wire::{EtherType, Malformed, VlanTag};
 
 /// Link type: Ethernet.
 pub const LINKTYPE_ETHERNET: u32 = 1;
@@ -19,20 +42,16 @@ pub const LINKTYPE_LINUX_SLL: u32 = 113;
 /// Link type: Linux cooked capture v2 (`tcpdump -i any`).
 pub const LINKTYPE_LINUX_SLL2: u32 = 276;
 
-/// 802.1Q C-tag TPID.
-pub const TPID_8021Q: u16 = 0x8100;
-/// 802.1ad S-tag TPID.
-pub const TPID_8021AD: u16 = 0x88a8;
-/// Legacy QinQ TPID.
-pub const TPID_QINQ_OLD: u16 = 0x9100;
-/// IPv4 ethertype.
-pub const ETHERTYPE_IPV4: u16 = 0x0800;
-/// ARP ethertype.
-pub const ETHERTYPE_ARP: u16 = 0x0806;
-/// IPv6 ethertype.
-pub const ETHERTYPE_IPV6: u16 = 0x86dd;
-/// VXLAN UDP port (RFC 7348).
-pub const VXLAN_PORT: u16 = 4789;
+/// 802.1Q C-tag TPID (0x8100).
+pub const TPID_8021Q: EtherType = EtherType::Vlan;
+/// 802.1ad S-tag TPID (0x88a8).
+pub const TPID_8021AD: EtherType = EtherType::QinQ;
+/// IPv4 EtherType (0x0800).
+pub const ETHERTYPE_IPV4: EtherType = EtherType::Ipv4;
+/// ARP EtherType (0x0806).
+pub const ETHERTYPE_ARP: EtherType = EtherType::Arp;
+/// IPv6 EtherType (0x86dd).
+pub const ETHERTYPE_IPV6: EtherType = EtherType::Ipv6;
 
 /// One captured frame.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -47,7 +66,7 @@ pub struct CapturedFrame {
     pub data: Vec<u8>,
 }
 
-/// The IPv4 header fields tests look at, and what follows the header.
+/// The IPv4 header fields tests look at, and the datagram's payload.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Ipv4View<'a> {
     /// IP protocol number (1 ICMP, 6 TCP, 17 UDP).
@@ -56,25 +75,14 @@ pub struct Ipv4View<'a> {
     pub src: [u8; 4],
     /// Destination address.
     pub dst: [u8; 4],
-    /// Bytes after the IPv4 header.
+    /// Total length (header and payload; the walk checked that the frame
+    /// holds it).
+    pub total_len: u16,
+    /// True for any fragment (more-fragments set or a non-zero offset).
+    pub is_fragment: bool,
+    /// The bytes after the IPv4 header up to the total length (without
+    /// Ethernet padding).
     pub payload: &'a [u8],
-}
-
-/// A VLAN tag.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct VlanTag {
-    /// Tag protocol id (0x8100, 0x88a8, ...).
-    pub tpid: u16,
-    /// Priority code point.
-    pub pcp: u8,
-    /// Drop eligible indicator.
-    pub dei: bool,
-    /// VLAN id.
-    pub vid: u16,
-}
-
-fn be16(b: &[u8], at: usize) -> Option<u16> {
-    Some(u16::from_be_bytes(b.get(at..at + 2)?.try_into().ok()?))
 }
 
 /// Parses a whole pcap file.
@@ -128,62 +136,96 @@ pub fn parse_pcap(bytes: &[u8]) -> Result<Vec<CapturedFrame>> {
 }
 
 impl CapturedFrame {
-    /// Offset of the (outermost) ethertype field and whether the frame has
-    /// Ethernet addresses.
-    fn ethertype_offset(&self) -> Option<usize> {
+    /// For a cooked capture: where its protocol field is and where what
+    /// follows that field starts (pcap-linktype(7)); `None` otherwise.
+    fn cooked_layout(&self) -> Option<(usize, usize)> {
         match self.linktype {
-            LINKTYPE_ETHERNET => Some(12),
-            LINKTYPE_LINUX_SLL => Some(14),
-            LINKTYPE_LINUX_SLL2 => Some(0),
+            LINKTYPE_LINUX_SLL => Some((14, 16)),
+            LINKTYPE_LINUX_SLL2 => Some((0, 20)),
             _ => None,
         }
     }
 
-    /// Where the payload after the (outermost) ethertype starts.
-    fn after_ethertype(&self) -> Option<usize> {
+    /// How far a byte after the EtherType is from where it is in
+    /// [`CapturedFrame::ethernet`]: `data[at + shift]` is `ethernet()[at]`
+    /// for `at` from 14 on. `None` for link types not read here.
+    fn shift(&self) -> Option<usize> {
         match self.linktype {
-            LINKTYPE_LINUX_SLL2 => Some(20),
-            _ => self.ethertype_offset().map(|o| o + 2),
+            LINKTYPE_ETHERNET => Some(0),
+            _ => self
+                .cooked_layout()
+                .map(|(_, rest)| rest - ethernet::HEADER_LEN),
         }
     }
 
-    /// Destination MAC (Ethernet captures only).
+    /// The frame as Ethernet bytes: an Ethernet capture as it is; a cooked
+    /// capture behind an Ethernet header with zero addresses and the
+    /// captured protocol. `None` for other link types or a cooked header
+    /// cut short.
+    pub fn ethernet(&self) -> Option<Cow<'_, [u8]>> {
+        if self.linktype == LINKTYPE_ETHERNET {
+            return Some(Cow::Borrowed(&self.data));
+        }
+        let (protocol, rest) = self.cooked_layout()?;
+        let mut frame = vec![0u8; 12];
+        frame.extend_from_slice(self.data.get(protocol..protocol + 2)?);
+        frame.extend_from_slice(self.data.get(rest..)?);
+        Some(Cow::Owned(frame))
+    }
+
+    /// The captured bytes at `range` of [`CapturedFrame::ethernet`] (a
+    /// range from the network header on).
+    fn captured(&self, range: Range<usize>) -> Option<&[u8]> {
+        let shift = self.shift()?;
+        self.data.get(range.start + shift..range.end + shift)
+    }
+
+    /// The dataplane's decode walk over the frame: `None` if the walk
+    /// refuses it (see [`CapturedFrame::malformed`]) or the link type is
+    /// not read here.
+    pub fn meta(&self) -> Option<FrameMeta> {
+        parse_frame(&self.ethernet()?).ok()
+    }
+
+    /// Why the decode walk refuses this frame (truncated, lengths beyond
+    /// the frame, more than two VLAN tags, ...); `None` if it parses (or
+    /// the link type is not read here).
+    pub fn malformed(&self) -> Option<Malformed> {
+        parse_frame(&self.ethernet()?).err()
+    }
+
+    /// The Ethernet header (Ethernet captures only).
+    fn ethernet_header(&self) -> Option<ethernet::Packet<&[u8]>> {
+        if self.linktype != LINKTYPE_ETHERNET {
+            return None;
+        }
+        ethernet::Packet::new_checked(&self.data[..]).ok()
+    }
+
+    /// Destination MAC (Ethernet captures only; also of a frame the walk
+    /// refuses).
     pub fn dst_mac(&self) -> Option<[u8; 6]> {
-        (self.linktype == LINKTYPE_ETHERNET).then(|| self.data.get(0..6)?.try_into().ok())?
+        Some(self.ethernet_header()?.dst_addr().0)
     }
 
-    /// Source MAC (Ethernet captures only).
+    /// Source MAC (Ethernet captures only; also of a frame the walk
+    /// refuses).
     pub fn src_mac(&self) -> Option<[u8; 6]> {
-        (self.linktype == LINKTYPE_ETHERNET).then(|| self.data.get(6..12)?.try_into().ok())?
+        Some(self.ethernet_header()?.src_addr().0)
     }
 
-    /// The outermost ethertype (a TPID if the frame is tagged).
-    pub fn ethertype(&self) -> Option<u16> {
-        be16(&self.data, self.ethertype_offset()?)
+    /// The outermost EtherType (a TPID if the frame is tagged); also of a
+    /// frame the walk refuses.
+    pub fn ethertype(&self) -> Option<EtherType> {
+        let frame = self.ethernet()?;
+        Some(ethernet::Packet::new_checked(&frame[..]).ok()?.ethertype())
     }
 
-    /// VLAN tags, outermost first, and the offset after them.
-    fn walk_tags(&self) -> Option<(Vec<VlanTag>, u16, usize)> {
-        let mut tags = Vec::new();
-        let mut et = self.ethertype()?;
-        let mut at = self.after_ethertype()?;
-        while matches!(et, TPID_8021Q | TPID_8021AD | TPID_QINQ_OLD) {
-            let tci = be16(&self.data, at)?;
-            tags.push(VlanTag {
-                tpid: et,
-                pcp: (tci >> 13) as u8,
-                dei: tci & 0x1000 != 0,
-                vid: tci & 0x0fff,
-            });
-            et = be16(&self.data, at + 2)?;
-            at += 4;
-        }
-        Some((tags, et, at))
-    }
-
-    /// VLAN tags, outermost first (empty if untagged).
+    /// VLAN tags, outermost first (empty if untagged or malformed).
     pub fn vlan_tags(&self) -> Vec<VlanTag> {
-        self.walk_tags().map(|(t, _, _)| t).unwrap_or_default()
+        self.meta()
+            .map(|m| m.tags.as_slice().to_vec())
+            .unwrap_or_default()
     }
 
     /// VLAN ids, outermost first: `[20, 100]` for QinQ S-tag 20, C-tag 100.
@@ -191,78 +233,110 @@ impl CapturedFrame {
         self.vlan_tags().iter().map(|t| t.vid).collect()
     }
 
-    /// The ethertype after all VLAN tags.
-    pub fn inner_ethertype(&self) -> Option<u16> {
-        self.walk_tags().map(|(_, et, _)| et)
-    }
-
-    /// The network-layer bytes after all VLAN tags.
-    pub fn l3(&self) -> Option<&[u8]> {
-        let (_, _, at) = self.walk_tags()?;
-        self.data.get(at..)
+    /// The EtherType after all VLAN tags.
+    pub fn inner_ethertype(&self) -> Option<EtherType> {
+        self.meta().map(|m| m.ethertype)
     }
 
     /// The IPv4 header (after any VLAN tags), if this is IPv4.
     pub fn ipv4(&self) -> Option<Ipv4View<'_>> {
-        if self.inner_ethertype()? != ETHERTYPE_IPV4 {
+        let meta = self.meta()?;
+        let L3Meta::Ipv4 {
+            src,
+            dst,
+            protocol,
+            total_len,
+            is_fragment,
+            ..
+        } = meta.l3
+        else {
             return None;
-        }
-        let ip = self.l3()?;
-        let ihl = usize::from(*ip.first()? & 0x0f) * 4;
-        if ip.first()? >> 4 != 4 || ihl < 20 {
-            return None;
-        }
+        };
         Some(Ipv4View {
-            proto: *ip.get(9)?,
-            src: ip.get(12..16)?.try_into().ok()?,
-            dst: ip.get(16..20)?.try_into().ok()?,
-            payload: ip.get(ihl..)?,
+            proto: protocol.into(),
+            src: src.octets(),
+            dst: dst.octets(),
+            total_len,
+            is_fragment,
+            payload: self.captured(usize::from(meta.l4_offset)..meta.ip_end()?)?,
         })
     }
 
-    /// True for ICMP (IPv4) or ICMPv6 frames.
+    /// True for ICMP over IPv4 (every fragment) or ICMPv6 directly after
+    /// the IPv6 header.
     pub fn is_icmp(&self) -> bool {
-        if let Some(ip) = self.ipv4() {
-            return ip.proto == 1;
-        }
-        self.inner_ethertype() == Some(ETHERTYPE_IPV6)
-            && self.l3().and_then(|ip| ip.get(6)).copied() == Some(58)
+        self.meta().is_some_and(|m| {
+            matches!(
+                m.l3,
+                L3Meta::Ipv4 {
+                    protocol: IpProtocol::Icmp,
+                    ..
+                } | L3Meta::Ipv6 {
+                    next_header: IpProtocol::Icmpv6,
+                    ..
+                }
+            )
+        })
     }
 
-    /// UDP `(src port, dst port, payload)` of an IPv4 frame.
+    /// UDP `(src port, dst port, payload)` (IPv4 or IPv6); the payload is
+    /// what the UDP length covers, or what a first fragment has of it.
     pub fn udp(&self) -> Option<(u16, u16, &[u8])> {
-        let ip = self.ipv4()?;
-        if ip.proto != 17 {
+        let meta = self.meta()?;
+        let L4Meta::Udp {
+            src_port,
+            dst_port,
+            len,
+        } = meta.l4
+        else {
+            return None;
+        };
+        let start = usize::from(meta.l4_offset);
+        let end = (start + usize::from(len)).min(meta.ip_end()?);
+        let payload = self.captured(start + udp::HEADER_LEN..end)?;
+        Some((src_port, dst_port, payload))
+    }
+
+    /// The VXLAN header of a datagram to port 4789, as the walk reads it.
+    fn vxlan(&self) -> Option<VxlanMeta> {
+        let frame = self.ethernet()?;
+        let meta = parse_frame(&frame).ok()?;
+        if !matches!(
+            meta.l4,
+            L4Meta::Udp {
+                dst_port: VXLAN_PORT,
+                ..
+            }
+        ) {
             return None;
         }
-        let l4 = ip.payload;
-        Some((be16(l4, 0)?, be16(l4, 2)?, l4.get(8..)?))
+        parse_vxlan(&frame, &meta).ok().flatten()
     }
 
     /// The VNI if this is a VXLAN frame (UDP to port 4789).
     pub fn vxlan_vni(&self) -> Option<u32> {
-        let (_, dport, payload) = self.udp()?;
-        if dport != VXLAN_PORT || payload.len() < 8 || payload[0] & 0x08 == 0 {
-            return None;
-        }
-        Some(u32::from_be_bytes([0, payload[4], payload[5], payload[6]]))
+        self.vxlan().map(|v| v.vni)
     }
 
-    /// The encapsulated Ethernet frame of a VXLAN frame.
+    /// The encapsulated Ethernet frame of a VXLAN frame (what the UDP
+    /// length covers after the VXLAN header).
     pub fn vxlan_inner(&self) -> Option<CapturedFrame> {
-        self.vxlan_vni()?;
-        let (_, _, payload) = self.udp()?;
+        let vxlan = self.vxlan()?;
         Some(CapturedFrame {
             ts: self.ts,
-            orig_len: (payload.len() - 8) as u32,
+            orig_len: u32::from(vxlan.inner_len),
             linktype: LINKTYPE_ETHERNET,
-            data: payload[8..].to_vec(),
+            data: self.captured(vxlan.inner_range())?.to_vec(),
         })
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use std::net::Ipv4Addr;
+
+    use xsdn_dataplane::wire::build::{FrameBuilder, mac};
+
     use super::*;
 
     /// An ICMP echo request 10.0.3.100 -> 10.0.3.101, tagged S 20 / C 100.
@@ -402,5 +476,102 @@ mod tests {
         assert_eq!(frame.inner_ethertype(), Some(ETHERTYPE_IPV4));
         assert!(frame.is_icmp());
         assert_eq!(frame.src_mac(), None);
+    }
+
+    fn ethernet(data: Vec<u8>) -> CapturedFrame {
+        CapturedFrame {
+            ts: Duration::ZERO,
+            orig_len: data.len() as u32,
+            linktype: LINKTYPE_ETHERNET,
+            data,
+        }
+    }
+
+    #[test]
+    fn cooked_v1_with_a_tag() {
+        // SLL: packet type, ARPHRD_ETHER, address length 6, the address
+        // padded to 8, then the protocol: a tag as libpcap puts it back.
+        let mut sll = vec![0, 0, 0, 1, 0, 6, 0x52, 0x54, 0, 0, 0, 1, 0, 0];
+        sll.extend([0x81, 0x00, 0x00, 100, 0x08, 0x00]);
+        sll.extend(&qinq_icmp()[22..]);
+        let frame = CapturedFrame {
+            ts: Duration::ZERO,
+            orig_len: 0,
+            linktype: LINKTYPE_LINUX_SLL,
+            data: sll,
+        };
+        assert_eq!(frame.ethertype(), Some(TPID_8021Q));
+        assert_eq!(frame.vlan_ids(), [100]);
+        assert_eq!(frame.inner_ethertype(), Some(ETHERTYPE_IPV4));
+        let ip = frame.ipv4().unwrap();
+        assert_eq!((ip.src, ip.payload.len()), ([10, 0, 3, 100], 8));
+        assert!(frame.is_icmp());
+        assert_eq!(frame.dst_mac(), None);
+        // A cooked header cut short is no frame.
+        let short = CapturedFrame {
+            data: frame.data[..15].to_vec(),
+            ..frame
+        };
+        assert_eq!((short.ethertype(), short.meta()), (None, None));
+    }
+
+    #[test]
+    fn a_frame_the_walk_refuses_still_has_addresses() {
+        let mut cut = qinq_icmp();
+        cut.truncate(46); // the IPv4 total length says 28, 24 are left
+        let frame = ethernet(cut);
+        assert_eq!(frame.malformed(), Some(Malformed::BadIpv4Length));
+        assert_eq!(frame.src_mac(), Some([0x52, 0x54, 0, 0, 0, 1]));
+        assert_eq!(frame.ethertype(), Some(TPID_8021AD));
+        assert!(frame.vlan_tags().is_empty() && frame.ipv4().is_none() && !frame.is_icmp());
+
+        let three_tags = FrameBuilder::new(mac(1), mac(2))
+            .qinq(20, 100)
+            .vlan(7)
+            .ipv4(Ipv4Addr::new(10, 0, 0, 1), Ipv4Addr::new(10, 0, 0, 2))
+            .icmp_echo(true, 1, 1, b"");
+        let frame = ethernet(three_tags);
+        assert_eq!(frame.malformed(), Some(Malformed::TooManyVlanTags));
+        assert!(frame.vlan_ids().is_empty());
+        assert_eq!(ethernet(qinq_icmp()).malformed(), None);
+    }
+
+    #[test]
+    fn built_vxlan_udp_and_padding() {
+        let inner = FrameBuilder::new(mac(1), mac(2))
+            .vlan(10)
+            .ipv4(Ipv4Addr::new(10, 0, 0, 1), Ipv4Addr::new(10, 0, 0, 2))
+            .udp(1000, 53, b"query");
+        let outer = FrameBuilder::new(mac(3), mac(4))
+            .ipv4(Ipv4Addr::new(192, 168, 0, 1), Ipv4Addr::new(192, 168, 0, 3))
+            .vxlan(49_152, 100_000, &inner);
+        let frame = ethernet(outer);
+        let (sport, dport, payload) = frame.udp().unwrap();
+        assert_eq!(
+            (sport, dport, payload.len()),
+            (49_152, VXLAN_PORT, 8 + inner.len())
+        );
+        let ip = frame.ipv4().unwrap();
+        assert_eq!(usize::from(ip.total_len), 20 + 8 + 8 + inner.len());
+        assert!(!ip.is_fragment);
+        assert_eq!(frame.vxlan_vni(), Some(100_000));
+        let decap = frame.vxlan_inner().unwrap();
+        assert_eq!(
+            (decap.data.as_slice(), decap.orig_len),
+            (&inner[..], inner.len() as u32)
+        );
+        assert_eq!(decap.vlan_ids(), [10]);
+        assert_eq!(decap.udp(), Some((1000, 53, &b"query"[..])));
+        assert_eq!(decap.vxlan_vni(), None);
+
+        // Ethernet padding is not payload.
+        let short = FrameBuilder::new(mac(1), mac(2))
+            .ipv4(Ipv4Addr::new(10, 0, 0, 1), Ipv4Addr::new(10, 0, 0, 2))
+            .pad_to(60)
+            .udp(1, 2, b"x");
+        let frame = ethernet(short);
+        assert_eq!(frame.data.len(), 60);
+        assert_eq!(frame.udp(), Some((1, 2, &b"x"[..])));
+        assert_eq!(frame.ipv4().unwrap().payload.len(), 9);
     }
 }

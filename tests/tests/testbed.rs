@@ -535,17 +535,40 @@ fn ctrl_c_tears_down_and_exits_130() {
 
 #[test]
 fn cli_help_and_examples() {
-    let help = Command::new(BIN).arg("--help").output().unwrap();
-    let text = String::from_utf8_lossy(&help.stdout);
+    let help = |args: &[&str]| {
+        let out = Command::new(BIN).args(args).output().unwrap();
+        assert!(out.status.success(), "{args:?}");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let text = help(&["--help"]);
     for word in [
-        "up <topology.toml|example>",
-        "down <NAME>",
-        "list",
-        "sweep",
-        "udp-send",
-        "udp-recv",
+        "up ",
+        "run ",
+        "down ",
+        "list ",
+        "sweep ",
+        "examples ",
+        "print ",
+        "udp-send ",
+        "udp-recv ",
     ] {
-        assert!(text.contains(word), "help lacks {word}");
+        assert!(text.contains(&format!("\n  {word}")), "help lacks {word}");
+    }
+    // No command: the same help, and success.
+    assert_eq!(help(&[]), text);
+    for (cmd, usage) in [
+        ("up", "up [OPTIONS] <topology.toml|example>"),
+        ("up", "--name <NAME>"),
+        ("run", "run <topology.toml|example>"),
+        ("down", "down <NAME>"),
+        ("print", "print <example|file>"),
+        ("udp-send", "--dst <IP:PORT> --count <N>"),
+        ("udp-send", "--interval-us <US>"),
+        ("udp-recv", "--bind <IP:PORT> --count <N>"),
+        ("udp-recv", "--timeout-ms <MS>"),
+    ] {
+        let text = help(&[cmd, "--help"]);
+        assert!(text.contains(usage), "{cmd} --help lacks {usage}: {text}");
     }
     let ex = Command::new(BIN).arg("examples").output().unwrap();
     assert!(String::from_utf8_lossy(&ex.stdout).contains("vxlan"));

@@ -13,7 +13,7 @@
 mod common;
 
 use common::*;
-use xsdn_testbed::pcap::{CapturedFrame, TPID_8021AD, TPID_8021Q};
+use xsdn_testbed::pcap::{CapturedFrame, EtherType, TPID_8021AD, TPID_8021Q};
 use xsdn_testbed::{PingOpts, examples};
 
 const VNETS: &str = "vnet: myvnet1\n\tzone qinqzone1\n\ttag 100\n\n\
@@ -43,7 +43,7 @@ fn guest_frames(frames: &[CapturedFrame], guests: &[u8]) -> Vec<CapturedFrame> {
         .collect()
 }
 
-fn run_qinq_example(protocol: Option<&str>, s_tpid: u16) {
+fn run_qinq_example(protocol: Option<&str>, s_tpid: EtherType) {
     let world = world(&examples::qinq());
     let zones = zones(protocol);
     let config = write_sdn(
@@ -160,7 +160,9 @@ fn run_qinq_example(protocol: Option<&str>, s_tpid: u16) {
                 && (tags[1].tpid, tags[1].vid) == (TPID_8021Q, 100);
             assert!(
                 ok,
-                "{what}: underlay frame not tagged S {s_tpid:#06x}/{stag} + C 0x8100/100: {tags:?} {}",
+                "{what}: underlay frame not tagged S {:#06x}/{stag} + C 0x8100/100: {tags:?} (malformed: {:?}) {}",
+                s_tpid.raw(),
+                f.malformed(),
                 hex(f)
             );
         }
@@ -234,14 +236,18 @@ fn qinq_over_mtu_is_dropped_and_counted_never_truncated() {
         too_big.transmitted,
         after.0
     );
-    let echoes: Vec<_> = from_mac(&frames, vm_mac(1))
-        .into_iter()
-        .filter(|f| f.is_icmp())
-        .collect();
+    let of_vm1 = from_mac(&frames, vm_mac(1));
+    for f in &of_vm1 {
+        assert_eq!(
+            f.malformed(),
+            None,
+            "a truncated or malformed frame of vm1 left node1: {}",
+            hex(f)
+        );
+    }
+    let echoes: Vec<_> = of_vm1.into_iter().filter(|f| f.is_icmp()).collect();
     for f in &echoes {
-        let ip_len = f
-            .l3()
-            .map_or(0, |l3| usize::from(u16::from_be_bytes([l3[2], l3[3]])));
+        let ip_len = f.ipv4().map_or(0, |ip| usize::from(ip.total_len));
         assert_eq!(
             ip_len,
             1496,

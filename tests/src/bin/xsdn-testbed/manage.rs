@@ -9,8 +9,6 @@ use xsdn_testbed::persist::{self, WorldState};
 use xsdn_testbed::sweep::{is_leftover, our_namespaces};
 use xsdn_testbed::{Topology, World, examples, sweep_leftovers};
 
-use crate::args::Args;
-
 /// Loads `spec`: an example name or a TOML file. Returns the topology and
 /// a default world name.
 fn load(spec: &str) -> Result<(Topology, String)> {
@@ -36,9 +34,8 @@ fn load(spec: &str) -> Result<(Topology, String)> {
 
 /// `run <topology.toml|example>`: an automatic world that lives until
 /// Ctrl-C (or SIGTERM), then is torn down.
-pub fn run_until_signal(args: &[String]) -> Result<()> {
-    let a = Args::parse(args, &[])?;
-    let (topo, name) = load(a.one("topology file or example name")?)?;
+pub fn run_until_signal(spec: &str) -> Result<()> {
+    let (topo, name) = load(spec)?;
     let world = World::up(&topo)?;
     print_world(&WorldState {
         name,
@@ -55,10 +52,9 @@ pub fn run_until_signal(args: &[String]) -> Result<()> {
 }
 
 /// `up <topology.toml|example> [--name NAME]`.
-pub fn up(args: &[String]) -> Result<()> {
-    let a = Args::parse(args, &["name"])?;
-    let (topo, default_name) = load(a.one("topology file or example name")?)?;
-    let name = a.opt("name").map(String::from).unwrap_or(default_name);
+pub fn up(spec: &str, name: Option<String>) -> Result<()> {
+    let (topo, default_name) = load(spec)?;
+    let name = name.unwrap_or(default_name);
     let world = World::up_named(&topo, &name)?;
     let state = WorldState {
         name: name.clone(),
@@ -123,17 +119,14 @@ fn print_world(s: &WorldState) {
 }
 
 /// `down <NAME>`.
-pub fn down(args: &[String]) -> Result<()> {
-    let a = Args::parse(args, &[])?;
-    let name = a.one("world name")?;
+pub fn down(name: &str) -> Result<()> {
     let deleted = persist::down(name)?;
     println!("world {name:?} removed ({} namespaces)", deleted.len());
     Ok(())
 }
 
 /// `list`.
-pub fn list(args: &[String]) -> Result<()> {
-    Args::parse(args, &[])?.none()?;
+pub fn list() -> Result<()> {
     let states = persist::list_states()?;
     let mut manual: BTreeMap<String, usize> = BTreeMap::new();
     let mut auto: BTreeMap<(u32, u32), (usize, bool)> = BTreeMap::new();
@@ -176,8 +169,7 @@ pub fn list(args: &[String]) -> Result<()> {
 }
 
 /// `sweep`.
-pub fn sweep(args: &[String]) -> Result<()> {
-    Args::parse(args, &[])?.none()?;
+pub fn sweep() -> Result<()> {
     let r = sweep_leftovers()?;
     for ns in &r.namespaces {
         println!("deleted namespace {ns}");
@@ -192,8 +184,7 @@ pub fn sweep(args: &[String]) -> Result<()> {
 }
 
 /// `examples`.
-pub fn list_examples(args: &[String]) -> Result<()> {
-    Args::parse(args, &[])?.none()?;
+pub fn list_examples() -> Result<()> {
     for n in examples::NAMES {
         println!("{n}");
     }
@@ -201,9 +192,8 @@ pub fn list_examples(args: &[String]) -> Result<()> {
 }
 
 /// `print <example|file>`: the topology as TOML.
-pub fn print(args: &[String]) -> Result<()> {
-    let a = Args::parse(args, &[])?;
-    let (topo, _) = load(a.one("topology file or example name")?)?;
+pub fn print(spec: &str) -> Result<()> {
+    let (topo, _) = load(spec)?;
     print!("{}", topo.to_toml().context("printing")?);
     Ok(())
 }

@@ -6,31 +6,52 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use anyhow::Result;
+use clap::Args;
 use xsdn_testbed::udp::{run_recv, run_send};
 
-use crate::args::Args;
+/// Options of `udp-send`.
+#[derive(Args)]
+pub struct UdpSend {
+    /// Where to send
+    #[arg(long, value_name = "IP:PORT")]
+    pub dst: SocketAddr,
+    /// Datagrams to send
+    #[arg(long, value_name = "N")]
+    pub count: u32,
+    /// Payload bytes of each datagram (at least 8)
+    #[arg(long, value_name = "BYTES", default_value_t = 512)]
+    pub size: usize,
+    /// Pause after each datagram, in microseconds
+    #[arg(long, value_name = "US", default_value_t = 0)]
+    pub interval_us: u64,
+}
 
-/// `udp-send --dst IP:PORT --count N --size S [--interval-us U]`.
-pub fn udp_send(args: &[String]) -> Result<()> {
-    let a = Args::parse(args, &["dst", "count", "size", "interval-us"])?;
-    a.none()?;
-    let dst: SocketAddr = a.req("dst")?;
-    let count: u32 = a.req("count")?;
-    let size: usize = a.or("size", 512)?;
-    let interval = Duration::from_micros(a.or("interval-us", 0)?);
-    let s = run_send(dst, count, size, interval)?;
+/// Options of `udp-recv`.
+#[derive(Args)]
+pub struct UdpRecv {
+    /// Address to listen on
+    #[arg(long, value_name = "IP:PORT")]
+    pub bind: SocketAddr,
+    /// Distinct datagrams to wait for
+    #[arg(long, value_name = "N")]
+    pub count: u32,
+    /// How long to wait in total, in milliseconds
+    #[arg(long, value_name = "MS", default_value_t = 5000)]
+    pub timeout_ms: u64,
+}
+
+/// `udp-send --dst IP:PORT --count N [--size BYTES] [--interval-us US]`.
+pub fn udp_send(a: &UdpSend) -> Result<()> {
+    let interval = Duration::from_micros(a.interval_us);
+    let s = run_send(a.dst, a.count, a.size, interval)?;
     println!("{}", serde_json::to_string(&s)?);
     Ok(())
 }
 
-/// `udp-recv --bind IP:PORT --count N [--timeout-ms T]`.
-pub fn udp_recv(args: &[String]) -> Result<()> {
-    let a = Args::parse(args, &["bind", "count", "timeout-ms"])?;
-    a.none()?;
-    let bind: SocketAddr = a.req("bind")?;
-    let count: u32 = a.req("count")?;
-    let timeout = Duration::from_millis(a.or("timeout-ms", 5000)?);
-    let r = run_recv(bind, count, timeout)?;
+/// `udp-recv --bind IP:PORT --count N [--timeout-ms MS]`.
+pub fn udp_recv(a: &UdpRecv) -> Result<()> {
+    let timeout = Duration::from_millis(a.timeout_ms);
+    let r = run_recv(a.bind, a.count, timeout)?;
     println!("{}", serde_json::to_string(&r)?);
     Ok(())
 }
