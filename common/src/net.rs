@@ -66,6 +66,11 @@ impl fmt::Display for Tpid {
 /// A VLAN id that can be configured: `1..=4094` (0 means "priority tag
 /// only" and 4095 is reserved by IEEE 802.1Q; Linux refuses both).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(into = "u16", try_from = "u16")
+)]
 pub struct Vid(u16);
 
 impl Vid {
@@ -114,9 +119,26 @@ impl From<Vid> for u16 {
     }
 }
 
+impl TryFrom<u16> for Vid {
+    type Error = OutOfRange;
+
+    fn try_from(vid: u16) -> Result<Vid, OutOfRange> {
+        Vid::new(vid).ok_or(OutOfRange {
+            what: "VLAN id",
+            min: Vid::MIN as u32,
+            max: Vid::MAX as u32,
+        })
+    }
+}
+
 /// A VXLAN network identifier that can be configured: `1..=16777215`
 /// (24 bits, RFC 7348 section 5; Proxmox's schema starts at 1).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(into = "u32", try_from = "u32")
+)]
 pub struct Vni(u32);
 
 impl Vni {
@@ -165,6 +187,35 @@ impl From<Vni> for u32 {
     }
 }
 
+impl TryFrom<u32> for Vni {
+    type Error = OutOfRange;
+
+    fn try_from(vni: u32) -> Result<Vni, OutOfRange> {
+        Vni::new(vni).ok_or(OutOfRange {
+            what: "VNI",
+            min: Vni::MIN,
+            max: Vni::MAX,
+        })
+    }
+}
+
+/// A value outside the range of [`Vid`] or [`Vni`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct OutOfRange {
+    /// What the value was.
+    pub what: &'static str,
+    /// The smallest valid value.
+    pub min: u32,
+    /// The largest valid value.
+    pub max: u32,
+}
+
+impl fmt::Display for OutOfRange {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} out of range {}..{}", self.what, self.min, self.max)
+    }
+}
+
 /// Most port slots: interfaces the dataplane can own at once.
 pub const MAX_PORTS: u32 = 256;
 
@@ -172,6 +223,7 @@ pub const MAX_PORTS: u32 = 256;
 /// the same in the forwarding tables, the worker, the counters and the
 /// eBPF maps. Always below [`MAX_PORTS`].
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize), serde(transparent))]
 pub struct PortSlot(u16);
 
 impl PortSlot {

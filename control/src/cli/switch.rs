@@ -18,9 +18,10 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use xsdn_common::PortMode;
 use xsdn_dataplane::counters::PortSnapshot;
-use xsdn_dataplane::tables::{BdEncap, BridgeDomain, ForwardingTables, MAX_PORTS, PortIdx};
+use xsdn_dataplane::netdev;
+use xsdn_dataplane::tables::{BdEncap, BridgeDomain, ForwardingTables, MAX_PORTS, PortSlot};
 use xsdn_dataplane::wire::EthernetAddress;
-use xsdn_dataplane::xsk::{self, SocketStats};
+use xsdn_dataplane::xsk::SocketStats;
 
 use crate::cli::show::xdp_line;
 use crate::dataplane_host::counters_json::xdp_json;
@@ -67,9 +68,9 @@ fn one_bridge(names: &[String]) -> anyhow::Result<(ForwardingTables, Vec<PortReq
     let mut tables = ForwardingTables::new();
     let bd = tables.add_bd(BridgeDomain::new("switch", "switch", BdEncap::Local))?;
     let mut requests = Vec::with_capacity(names.len());
-    for (slot, name) in names.iter().enumerate() {
-        let ifindex = xsk::ifindex(name)?;
-        let (mac, mtu) = xsk::mac_and_mtu(name)?;
+    for (slot, name) in PortSlot::all().zip(names) {
+        let ifindex = netdev::ifindex(name)?;
+        let (mac, mtu) = netdev::mac_and_mtu(name)?;
         tables
             .add_guest_port(slot, name, EthernetAddress(mac), mtu, bd)
             .with_context(|| format!("port {name}"))?;
@@ -114,7 +115,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             return Err(e.into());
         }
     }
-    let attached: Vec<(PortIdx, String)> = host
+    let attached: Vec<(PortSlot, String)> = host
         .ports()
         .values()
         .map(|p| (p.slot(), p.name().to_owned()))
@@ -152,7 +153,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     tracing::info!("stopped; XDP detached");
     let worker = host.worker();
     let fdb_entries = worker.query(|view| view.pipeline.fdb().len()).unwrap_or(0);
-    let slots: Vec<usize> = attached.iter().map(|(slot, _)| *slot).collect();
+    let slots: Vec<PortSlot> = attached.iter().map(|(slot, _)| *slot).collect();
     let kernel = worker
         .query(move |view| {
             slots
@@ -168,7 +169,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             .map(|(i, (slot, name))| {
                 (
                     name.clone(),
-                    worker.port_counters()[*slot].snapshot(),
+                    worker.port_counters()[slot.index()].snapshot(),
                     kernel.get(i).copied().unwrap_or_default(),
                 )
             })

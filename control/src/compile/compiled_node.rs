@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::compile::resolve::ExitRole;
 use crate::config::model::VlanProtocol;
+use xsdn_common::{Vid, Vni};
 
 /// Version of the compiled-node format (bumped on incompatible changes).
 pub const COMPILED_NODE_FORMAT: u32 = 1;
@@ -204,7 +205,7 @@ pub enum Encap {
         /// Its physical ports (the uplinks).
         ports: Vec<String>,
         /// VLAN id.
-        tag: u16,
+        tag: Vid,
     },
     /// Service tag + optional customer tag on the zone's bridge.
     Qinq {
@@ -215,16 +216,16 @@ pub enum Encap {
         /// Its physical ports (the uplinks).
         ports: Vec<String>,
         /// Outer (service) VLAN id.
-        service_tag: u16,
+        service_tag: Vid,
         /// Outer tag protocol: `802.1q` (0x8100) or `802.1ad` (0x88a8).
         protocol: VlanProtocol,
         /// Inner (customer) VLAN id; `None` = the zone's untagged VNet.
-        customer_tag: Option<u16>,
+        customer_tag: Option<Vid>,
     },
     /// VXLAN with head-end replication to static peers.
     Vxlan {
         /// VNI.
-        vni: u32,
+        vni: Vni,
         /// UDP destination port.
         udp_port: u16,
         /// This node's VTEP address.
@@ -235,9 +236,9 @@ pub enum Encap {
     /// EVPN L2VNI with symmetric IRB.
     Evpn {
         /// L2 VNI.
-        vni: u32,
+        vni: Vni,
         /// L3 VNI of the zone's VRF.
-        vrf_vni: Option<u32>,
+        vrf_vni: Option<Vni>,
         /// Kernel VRF name.
         vrf: String,
         /// UDP destination port.

@@ -18,6 +18,7 @@ use crate::config::model::{SdnConfig, Subnet, Vnet, Zone, ZoneType, format_mac, 
 use crate::node::NodeFacts;
 pub use compiled_node::*;
 use resolve::{ExitRole, LoopbackLookup};
+use xsdn_common::{Vid, Vni};
 
 /// Why a node could not be compiled at all.
 #[derive(Debug, Error, PartialEq, Eq)]
@@ -38,26 +39,15 @@ fn kind(zone: &Zone) -> Option<ZoneKind> {
     })
 }
 
-fn small<T: TryFrom<u64>>(v: Option<u64>, what: &str) -> Result<T, String> {
-    let v = v.ok_or_else(|| format!("missing {what}"))?;
-    T::try_from(v).map_err(|_| format!("{what} {v} is out of range"))
+fn vlan_id(v: Option<u64>, what: &str) -> Result<Vid, String> {
+    let t = v.ok_or_else(|| format!("missing {what}"))?;
+    // 0 and 4095 are reserved by 802.1Q and refused by Linux.
+    Vid::from_u64(t).ok_or_else(|| format!("{what} {t} is out of range {}..{}", Vid::MIN, Vid::MAX))
 }
 
-fn vlan_id(v: Option<u64>, what: &str) -> Result<u16, String> {
-    let t: u16 = small(v, what)?;
-    // 4095 is reserved by 802.1Q and refused by Linux
-    if t == 0 || t > 4094 {
-        return Err(format!("{what} {t} is out of range 1..4094"));
-    }
-    Ok(t)
-}
-
-fn vni(v: Option<u64>, what: &str) -> Result<u32, String> {
-    let t: u32 = small(v, what)?;
-    if t == 0 || t > 16_777_215 {
-        return Err(format!("{what} {t} is out of range 1..16777215"));
-    }
-    Ok(t)
+fn vni(v: Option<u64>, what: &str) -> Result<Vni, String> {
+    let t = v.ok_or_else(|| format!("missing {what}"))?;
+    Vni::from_u64(t).ok_or_else(|| format!("{what} {t} is out of range {}..{}", Vni::MIN, Vni::MAX))
 }
 
 fn udp_port(zone: &Zone) -> Result<u16, String> {

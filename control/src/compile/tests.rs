@@ -68,7 +68,7 @@ fn encapsulations_per_zone_type() {
             bridge: "vmbr0".into(),
             bridge_kind: BridgeKind::LinuxVlanAware,
             ports: vec!["eth0".into(), "eth1".into()],
-            tag: 10
+            tag: vid(10)
         }
     );
     match &t.vnet("q1").unwrap().encap {
@@ -80,7 +80,7 @@ fn encapsulations_per_zone_type() {
         } => {
             assert_eq!(
                 (*service_tag, *protocol, *customer_tag),
-                (20, VlanProtocol::Dot1Ad, Some(100))
+                (vid(20), VlanProtocol::Dot1Ad, Some(vid(100)))
             );
         }
         e => panic!("{e:?}"),
@@ -95,7 +95,7 @@ fn encapsulations_per_zone_type() {
     assert_eq!(
         t.vnet("x1").unwrap().encap,
         Encap::Vxlan {
-            vni: 100000,
+            vni: vni(100000),
             udp_port: 6000,
             local_ip: Some("192.168.0.1".parse().unwrap()),
             peers: vec![
@@ -113,7 +113,10 @@ fn encapsulations_per_zone_type() {
             udp_port,
             ..
         } => {
-            assert_eq!((*vni, *vrf_vni, *udp_port), (11000, Some(10000), 4789));
+            assert_eq!(
+                (vni.get(), vrf_vni.map(|v| v.get()), *udp_port),
+                (11000, Some(10000), 4789)
+            );
             assert_eq!(anycast_mac.as_deref(), Some("32:f4:05:fe:6c:0a"));
             assert_eq!(bgp_peers, &vec!["192.168.0.2".parse::<IpAddr>().unwrap()]);
         }
@@ -232,7 +235,7 @@ fn vlan_id_4095_is_refused_like_4096() {
     let t = compile(&parse_running(json, "rc").config, &facts("n1")).unwrap();
     assert!(matches!(
         t.vnet("top").unwrap().encap,
-        Encap::Vlan { tag: 4094, .. }
+        Encap::Vlan { tag, .. } if tag.get() == 4094
     ));
     let reasons: Vec<(&str, &str)> = t
         .skipped
@@ -276,7 +279,7 @@ iface vmbr1 inet manual
             bridge: "vmbr1".into(),
             bridge_kind: BridgeKind::Ovs,
             ports: vec!["eno1".into()],
-            tag: 7
+            tag: vid(7)
         }
     );
     // render still adds its own internal port to the bridge's ovs_ports
@@ -285,4 +288,12 @@ iface vmbr1 inet manual
         sdn.contains("\nauto vmbr1\niface vmbr1\n\tovs_ports ln_v7\n"),
         "{sdn}"
     );
+}
+
+fn vid(v: u16) -> xsdn_common::Vid {
+    xsdn_common::Vid::new(v).expect("VLAN id")
+}
+
+fn vni(v: u32) -> xsdn_common::Vni {
+    xsdn_common::Vni::new(v).expect("VNI")
 }

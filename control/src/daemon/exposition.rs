@@ -10,7 +10,7 @@
 
 use xsdn_common::XdpStat;
 use xsdn_dataplane::counters::DropReason;
-use xsdn_dataplane::tables::{BdEncap, PortRole};
+use xsdn_dataplane::tables::{BdEncap, PortRole, PortSlot};
 
 use xsdn_dataplane::counters::PortSnapshot;
 use xsdn_dataplane::pipeline::BdSnapshot;
@@ -100,8 +100,8 @@ fn config(e: &mut Exposition, daemon: &DaemonView) {
     .sample(&[], at);
 }
 
-fn role(daemon: &DaemonView, slot: usize) -> &'static str {
-    match daemon.tables().ports.get(slot).map(|p| p.role) {
+fn role(daemon: &DaemonView, slot: PortSlot) -> &'static str {
+    match daemon.tables().port(slot).map(|p| p.role) {
         Some(PortRole::Guest { .. }) => "guest",
         Some(PortRole::Uplink) => "uplink",
         _ => "unused",
@@ -115,7 +115,7 @@ fn ports(e: &mut Exposition, daemon: &DaemonView) {
             (
                 p.name().to_owned(),
                 role(daemon, p.slot()),
-                daemon.worker().port_counters()[p.slot()].snapshot(),
+                daemon.worker().port_counters()[p.slot().index()].snapshot(),
             )
         })
         .collect();

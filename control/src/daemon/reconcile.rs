@@ -16,7 +16,7 @@ use std::net::IpAddr;
 use std::sync::Arc;
 
 use xsdn_common::PortMode;
-use xsdn_dataplane::tables::PortIdx;
+use xsdn_dataplane::tables::PortSlot;
 
 use crate::compile::{CompiledNode, Encap, compile};
 use crate::config::model::SdnConfig;
@@ -154,7 +154,7 @@ impl Reconciler {
     /// Gives back the ports that left the plan or changed identity.
     fn give_back_departed(&mut self, plan: &Plan) {
         let host = self.applied.host_mut();
-        let departed: Vec<PortIdx> = host
+        let departed: Vec<PortSlot> = host
             .ports()
             .iter()
             .filter(|(slot, port)| {
@@ -177,7 +177,7 @@ impl Reconciler {
     /// Kept ports whose bridge gained or lost host addresses.
     fn update_host_paths(&mut self, plan: &Plan) {
         let host = self.applied.host_mut();
-        let changed: Vec<(PortIdx, String, Option<[u8; 6]>)> = host
+        let changed: Vec<(PortSlot, String, Option<[u8; 6]>)> = host
             .ports()
             .iter()
             .filter_map(|(slot, port)| {
@@ -201,7 +201,7 @@ impl Reconciler {
     }
 
     /// Takes over the planned ports the dataplane does not own yet.
-    fn take_over_new(&mut self, planned: impl Iterator<Item = (PortIdx, lower::PlannedPort)>) {
+    fn take_over_new(&mut self, planned: impl Iterator<Item = (PortSlot, lower::PlannedPort)>) {
         let host = self.applied.host_mut();
         for (slot, planned) in planned {
             if host.ports().contains_key(&slot) {

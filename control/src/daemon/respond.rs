@@ -13,9 +13,9 @@ use std::time::UNIX_EPOCH;
 
 use serde_json::{Value, json};
 use xsdn_dataplane::counters::PortSnapshot;
-use xsdn_dataplane::fdb::Location;
 use xsdn_dataplane::pipeline::BdSnapshot;
-use xsdn_dataplane::tables::{BdEncap, ForwardingTables, PortRole, TPID_8021AD};
+use xsdn_dataplane::pipeline::Location;
+use xsdn_dataplane::tables::{BdEncap, ForwardingTables, PortRole, PortSlot};
 
 use super::api::{Filter, Request, Response, Table};
 use super::view::DaemonView;
@@ -119,8 +119,8 @@ fn reload_result(daemon: &DaemonView) -> Value {
     })
 }
 
-fn role_name(tables: &ForwardingTables, slot: usize) -> &'static str {
-    match tables.ports.get(slot).map(|p| p.role) {
+fn role_name(tables: &ForwardingTables, slot: PortSlot) -> &'static str {
+    match tables.port(slot).map(|p| p.role) {
         Some(PortRole::Guest { .. }) => "guest",
         Some(PortRole::Uplink) => "uplink",
         _ => "unused",
@@ -128,8 +128,8 @@ fn role_name(tables: &ForwardingTables, slot: usize) -> &'static str {
 }
 
 /// VNet of a guest port, or the VNets an uplink carries.
-fn port_vnets(tables: &ForwardingTables, slot: usize) -> Vec<&str> {
-    match tables.ports.get(slot).map(|p| p.role) {
+fn port_vnets(tables: &ForwardingTables, slot: PortSlot) -> Vec<&str> {
+    match tables.port(slot).map(|p| p.role) {
         Some(PortRole::Guest { bd }) => tables
             .bds
             .get(usize::from(bd))
@@ -167,7 +167,7 @@ fn zone_of<'a>(tables: &'a ForwardingTables, vnet: &str) -> Option<&'a str> {
         .map(|b| b.zone.as_str())
 }
 
-fn port_matches(daemon: &DaemonView, slot: usize, name: &str, filter: &Filter) -> bool {
+fn port_matches(daemon: &DaemonView, slot: PortSlot, name: &str, filter: &Filter) -> bool {
     let tables = daemon.tables();
     let vnets = port_vnets(tables, slot);
     filter.port.as_ref().is_none_or(|p| p == name)
@@ -197,13 +197,14 @@ fn port_counters_json(s: &PortSnapshot) -> Value {
 }
 
 /// Kernel AF_XDP statistics per port slot, summed over its queues.
-fn socket_stats(daemon: &DaemonView) -> BTreeMap<usize, xsdn_dataplane::xsk::SocketStats> {
+fn socket_stats(daemon: &DaemonView) -> BTreeMap<PortSlot, xsdn_dataplane::xsk::SocketStats> {
     daemon
         .worker()
         .query(|view| {
-            (0..view.ports.len())
-                .filter(|&slot| view.ports[slot].is_some())
-                .map(|slot| (slot, view.port_socket_stats(slot)))
+            PortSlot::all()
+                .zip(view.ports)
+                .filter(|(_, port)| port.is_some())
+                .map(|(slot, _)| (slot, view.port_socket_stats(slot)))
                 .collect::<BTreeMap<_, _>>()
         })
         .unwrap_or_default()
@@ -226,7 +227,7 @@ fn ports(daemon: &DaemonView, filter: &Filter) -> Value {
                 "host_path": p.host_mac().is_some(),
             });
             let counters =
-                port_counters_json(&daemon.worker().port_counters()[p.slot()].snapshot());
+                port_counters_json(&daemon.worker().port_counters()[p.slot().index()].snapshot());
             merge(&mut row, counters);
             if let Some(k) = kernel.get(&p.slot()) {
                 merge(
@@ -255,25 +256,25 @@ fn merge(into: &mut Value, from: Value) {
 fn encap_json(encap: &BdEncap) -> Value {
     match *encap {
         BdEncap::Local => json!({"type": "local"}),
-        BdEncap::Vlan { vid } => json!({"type": "vlan", "vlan": vid}),
+        BdEncap::Vlan { vid } => json!({"type": "vlan", "vlan": vid.get()}),
         BdEncap::QinQ {
             s_tpid,
             s_vid,
             c_vid,
         } => json!({
             "type": "qinq",
-            "service_vlan": s_vid,
-            "vlan_protocol": if s_tpid == TPID_8021AD { "802.1ad" } else { "802.1q" },
-            "vlan": c_vid,
+            "service_vlan": s_vid.get(),
+            "vlan_protocol": s_tpid.as_str(),
+            "vlan": c_vid.map(|c| c.get()),
         }),
         BdEncap::Vxlan { vni, udp_port } => {
-            json!({"type": "vxlan", "vni": vni, "dst_port": udp_port})
+            json!({"type": "vxlan", "vni": vni.get(), "dst_port": udp_port})
         }
     }
 }
 
-fn port_name(tables: &ForwardingTables, slot: usize) -> &str {
-    tables.ports.get(slot).map_or("", |p| p.name.as_str())
+fn port_name(tables: &ForwardingTables, slot: PortSlot) -> &str {
+    tables.port(slot).map_or("", |p| p.name.as_str())
 }
 
 fn vnets(daemon: &DaemonView, filter: &Filter) -> Value {

@@ -21,7 +21,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use xsdn_common::{SteerKey, XDP_STAT_COUNT};
-use xsdn_dataplane::tables::{ForwardingTables, PortIdx};
+use xsdn_dataplane::tables::{ForwardingTables, PortSlot};
 use xsdn_dataplane::worker::{WorkerConfig, WorkerError, WorkerHandle};
 use xsdn_dataplane::xdp::{AttachMode, XdpError, XdpLogger, XdpSteering, find_object};
 use xsdn_dataplane::xsk::XskSettings;
@@ -79,7 +79,7 @@ pub enum HostError {
     },
     /// A port slot that holds no port.
     #[error("port slot {0} is not taken over")]
-    NoSuchPort(PortIdx),
+    NoSuchPort(PortSlot),
 }
 
 /// How to start the dataplane.
@@ -104,7 +104,7 @@ pub struct DataplaneHost {
     xdp: XdpSteering,
     worker: WorkerHandle,
     attach: AttachMode,
-    ports: BTreeMap<PortIdx, AttachedPort>,
+    ports: BTreeMap<PortSlot, AttachedPort>,
     steer: Vec<SteerKey>,
 }
 
@@ -152,7 +152,7 @@ impl DataplaneHost {
     }
 
     /// Gives the port in `slot` back to the kernel.
-    pub fn give_back(&mut self, slot: PortIdx) -> Option<AttachedPort> {
+    pub fn give_back(&mut self, slot: PortSlot) -> Option<AttachedPort> {
         let port = self.ports.remove(&slot)?;
         ports::give_back(&mut self.xdp, &self.worker, &port);
         Some(port)
@@ -161,7 +161,7 @@ impl DataplaneHost {
     /// Changes the host path of the port in `slot`.
     pub fn set_host_path(
         &mut self,
-        slot: PortIdx,
+        slot: PortSlot,
         host_mac: Option<[u8; 6]>,
     ) -> Result<(), HostError> {
         let port = self
@@ -196,7 +196,7 @@ impl DataplaneHost {
     }
 
     /// The ports taken over, by slot.
-    pub fn ports(&self) -> &BTreeMap<PortIdx, AttachedPort> {
+    pub fn ports(&self) -> &BTreeMap<PortSlot, AttachedPort> {
         &self.ports
     }
 
@@ -218,7 +218,7 @@ impl DataplaneHost {
     /// Gives every port back, removes the steering rules and detaches XDP
     /// everywhere; the worker keeps running (its counters stay readable).
     pub fn release(&mut self) -> Result<(), HostError> {
-        let slots: Vec<PortIdx> = self.ports.keys().copied().collect();
+        let slots: Vec<PortSlot> = self.ports.keys().copied().collect();
         for slot in slots {
             self.give_back(slot);
         }

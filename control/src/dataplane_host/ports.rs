@@ -10,7 +10,7 @@
 //! turned off while owned (see [`super::vlan_offload`]).
 
 use xsdn_common::{MAX_QUEUES_PER_PORT, PORT_FLAG_HOST_PATH, PortConf, PortMode};
-use xsdn_dataplane::tables::PortIdx;
+use xsdn_dataplane::tables::PortSlot;
 use xsdn_dataplane::worker::WorkerHandle;
 use xsdn_dataplane::xdp::{AttachMode, XdpSteering};
 
@@ -22,7 +22,7 @@ use crate::diag::error_chain;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PortRequest {
     /// Port slot.
-    pub slot: PortIdx,
+    pub slot: PortSlot,
     /// Interface name.
     pub name: String,
     /// Interface index.
@@ -38,7 +38,7 @@ pub struct PortRequest {
 /// An interface the fast path owns.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AttachedPort {
-    slot: PortIdx,
+    slot: PortSlot,
     name: String,
     ifindex: u32,
     mode: PortMode,
@@ -50,7 +50,7 @@ pub struct AttachedPort {
 
 impl AttachedPort {
     /// Port slot.
-    pub fn slot(&self) -> PortIdx {
+    pub fn slot(&self) -> PortSlot {
         self.slot
     }
 
@@ -86,7 +86,7 @@ impl AttachedPort {
 }
 
 /// The XDP program's configuration of a port.
-fn port_conf(slot: PortIdx, mode: PortMode, host_mac: Option<[u8; 6]>) -> PortConf {
+fn port_conf(slot: PortSlot, mode: PortMode, host_mac: Option<[u8; 6]>) -> PortConf {
     PortConf {
         xsk_base: xsk_base(slot),
         mode: mode as u32,
@@ -112,8 +112,8 @@ pub fn set_host_path(
 }
 
 /// First XSKMAP slot of port `slot`.
-pub fn xsk_base(slot: PortIdx) -> u32 {
-    slot as u32 * MAX_QUEUES_PER_PORT
+pub fn xsk_base(slot: PortSlot) -> u32 {
+    u32::from(slot.raw()) * MAX_QUEUES_PER_PORT
 }
 
 /// Takes `request.name` over as port `request.slot`.
@@ -150,7 +150,7 @@ pub fn take_over(
         xdp.set_port(ifindex, port_conf(slot, mode, host_mac))?;
         xdp.attach(ifindex, &name, attach)
     })();
-    let all_queues = xsdn_dataplane::xsk::rx_queues(&name);
+    let all_queues = xsdn_dataplane::netdev::rx_queues(&name);
     if all_queues > sockets.len() as u32 {
         tracing::warn!(
             port = name,

@@ -10,7 +10,7 @@
 use std::collections::HashMap;
 use std::net::IpAddr;
 
-use xsdn_dataplane::tables::{BdEncap, BdId, BridgeDomain, NextHop, PortIdx, VtepIdx};
+use xsdn_dataplane::tables::{BdEncap, BdId, BridgeDomain, NextHop, PortSlot, Vni, VtepIdx};
 use xsdn_dataplane::wire::EthernetAddress;
 
 use crate::compile::{CompiledNode, Encap, VnetTable};
@@ -114,14 +114,14 @@ impl<'a> Assembly<'a> {
 
     /// The bridge domain's encapsulation and uplink slot; `None` when the
     /// VNet cannot be served.
-    fn encap(&mut self, vnet: &VnetTable) -> Option<(BdEncap, Option<PortIdx>)> {
+    fn encap(&mut self, vnet: &VnetTable) -> Option<(BdEncap, Option<PortSlot>)> {
         Some(match &vnet.encap {
             Encap::Local => (BdEncap::Local, None),
             Encap::Vlan {
                 bridge, ports, tag, ..
             } => {
                 let (link, slot) = self.bridge_uplink(&vnet.name, bridge, ports)?;
-                self.steer.vlan(link.ifindex, *tag);
+                self.steer.vlan(link.ifindex, tag.get());
                 (BdEncap::Vlan { vid: *tag }, Some(slot))
             }
             Encap::Qinq {
@@ -133,7 +133,9 @@ impl<'a> Assembly<'a> {
                 ..
             } => {
                 let (link, slot) = self.bridge_uplink(&vnet.name, bridge, ports)?;
-                let s_tpid = self.steer.service_tag(link.ifindex, protocol, *service_tag);
+                let s_tpid = self
+                    .steer
+                    .service_tag(link.ifindex, protocol, service_tag.get());
                 (
                     BdEncap::QinQ {
                         s_tpid,
@@ -174,7 +176,7 @@ impl<'a> Assembly<'a> {
         vnet: &str,
         bridge: &str,
         ports: &[String],
-    ) -> Option<(&'a Link, PortIdx)> {
+    ) -> Option<(&'a Link, PortSlot)> {
         let link = match uplink::for_bridge(self.kernel, &self.settings.uplinks, ports) {
             Ok(link) => link,
             Err(NoUplink::NoPhysicalPort) => {
@@ -196,7 +198,7 @@ impl<'a> Assembly<'a> {
     }
 
     /// Claims `link` as an uplink (once) and returns its slot.
-    fn claim_uplink(&mut self, vnet: &str, link: &Link) -> Option<PortIdx> {
+    fn claim_uplink(&mut self, vnet: &str, link: &Link) -> Option<PortSlot> {
         if let Some(slot) = self.plan.slot_of(&link.name) {
             return Some(slot);
         }
@@ -274,7 +276,7 @@ impl<'a> Assembly<'a> {
         bd: BdId,
         peer: IpAddr,
         configured: Option<IpAddr>,
-        port_and_vni: (u16, u32),
+        port_and_vni: (u16, Vni),
     ) {
         let route = self.routes.get(&peer);
         let Some(src) = next_hop::vtep_source(configured, peer, route) else {
@@ -300,7 +302,7 @@ impl<'a> Assembly<'a> {
         peer: IpAddr,
         route: Option<&RouteTo>,
         src_ip: IpAddr,
-        (udp_port, vni): (u16, u32),
+        (udp_port, vni): (u16, Vni),
     ) {
         let kernel = self.kernel;
         let Some(route) = route else {
@@ -326,7 +328,7 @@ impl<'a> Assembly<'a> {
         let Some(port) = self.claim_uplink(vnet, uplink) else {
             return;
         };
-        self.steer.vxlan(uplink.ifindex, udp_port, vni);
+        self.steer.vxlan(uplink.ifindex, udp_port, vni.get());
         let Some(dst_mac) = path.destination_mac(kernel) else {
             let pending = path.to_resolve();
             if !self.plan.unresolved.contains(&pending) {

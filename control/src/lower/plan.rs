@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use std::net::IpAddr;
 
 use xsdn_common::SteerKey;
-use xsdn_dataplane::tables::{ForwardingTables, PortIdx};
+use xsdn_dataplane::tables::{ForwardingTables, PortSlot};
 
 use crate::diag::Diagnostic;
 
@@ -56,7 +56,7 @@ pub struct Plan {
     /// the generations it hands out).
     pub tables: ForwardingTables,
     /// Interfaces to take over, by port slot.
-    pub ports: BTreeMap<PortIdx, PlannedPort>,
+    pub ports: BTreeMap<PortSlot, PlannedPort>,
     /// Uplink steering rules for the XDP program.
     pub steer: Vec<SteerKey>,
     /// `(ifindex, address)` next hops the kernel must resolve (the daemon
@@ -71,7 +71,7 @@ pub struct Plan {
 
 impl Plan {
     /// The slot of the planned port called `name`.
-    pub fn slot_of(&self, name: &str) -> Option<PortIdx> {
+    pub fn slot_of(&self, name: &str) -> Option<PortSlot> {
         self.ports
             .iter()
             .find(|(_, p)| p.name == name)

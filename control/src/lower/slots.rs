@@ -9,30 +9,30 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use xsdn_dataplane::tables::{MAX_PORTS, PortIdx};
+use xsdn_dataplane::tables::{MAX_PORTS, PortSlot};
 
 use super::plan::PlannedPort;
 
 /// Port and counter slots remembered across plans.
 #[derive(Debug, Default)]
 pub struct SlotAllocator {
-    ports: HashMap<String, PortIdx>,
-    next_port: PortIdx,
+    ports: HashMap<String, PortSlot>,
+    next_port: PortSlot,
     counters: HashMap<String, usize>,
 }
 
 impl SlotAllocator {
     /// The slot of interface `name`, allocating one if new; `in_use` tells
     /// the slots the plan being built holds already.
-    pub fn port(&mut self, name: &str, in_use: impl Fn(PortIdx) -> bool) -> Option<PortIdx> {
+    pub fn port(&mut self, name: &str, in_use: impl Fn(PortSlot) -> bool) -> Option<PortSlot> {
         if let Some(&slot) = self.ports.get(name) {
             return Some(slot);
         }
-        let taken: Vec<PortIdx> = self.ports.values().copied().collect();
+        let taken: Vec<PortSlot> = self.ports.values().copied().collect();
         for i in 0..MAX_PORTS {
-            let slot = (self.next_port + i) % MAX_PORTS;
+            let slot = PortSlot::new((self.next_port.index() + i) % MAX_PORTS)?;
             if !taken.contains(&slot) && !in_use(slot) {
-                self.next_port = (slot + 1) % MAX_PORTS;
+                self.next_port = PortSlot::new((slot.index() + 1) % MAX_PORTS)?;
                 self.ports.insert(name.to_owned(), slot);
                 return Some(slot);
             }
@@ -41,7 +41,7 @@ impl SlotAllocator {
     }
 
     /// Forgets interfaces that are not in `keep`.
-    pub fn retain_ports(&mut self, keep: &BTreeMap<PortIdx, PlannedPort>) {
+    pub fn retain_ports(&mut self, keep: &BTreeMap<PortSlot, PlannedPort>) {
         self.ports
             .retain(|name, slot| keep.get(slot).is_some_and(|p| &p.name == name));
     }

@@ -9,7 +9,7 @@
 //! once each, in the order first asked for.
 
 use xsdn_common::{SteerKey, SteerKind};
-use xsdn_dataplane::tables::{TPID_8021AD, TPID_8021Q};
+use xsdn_dataplane::tables::Tpid;
 
 use crate::config::model::VlanProtocol;
 
@@ -36,10 +36,10 @@ impl SteerKeys {
 
     /// A QinQ zone's service tag on uplink `ifindex`; returns the TPID the
     /// service tag carries.
-    pub fn service_tag(&mut self, ifindex: u32, protocol: &VlanProtocol, vid: u16) -> u16 {
+    pub fn service_tag(&mut self, ifindex: u32, protocol: &VlanProtocol, vid: u16) -> Tpid {
         let (tpid, kind) = match protocol {
-            VlanProtocol::Dot1Ad => (TPID_8021AD, SteerKind::Dot1adVid),
-            _ => (TPID_8021Q, SteerKind::Dot1qVid),
+            VlanProtocol::Dot1Ad => (Tpid::Dot1ad, SteerKind::Dot1adVid),
+            _ => (Tpid::Dot1q, SteerKind::Dot1qVid),
         };
         self.add(ifindex, kind, u32::from(vid));
         tpid

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::net::IpAddr;
 
 use xsdn_common::{SteerKey, SteerKind};
-use xsdn_dataplane::tables::{BdEncap, TPID_8021AD};
+use xsdn_dataplane::tables::{BdEncap, Tpid, Vid, Vni};
 use xsdn_dataplane::wire::EthernetAddress;
 
 use super::*;
@@ -81,7 +81,7 @@ fn vxlan_vnet() -> VnetTable {
         "myvnet1",
         "vx",
         Encap::Vxlan {
-            vni: 100000,
+            vni: vni(100000),
             udp_port: 4789,
             local_ip: Some(ip("192.168.0.1")),
             peers: vec![ip("192.168.0.2"), ip("192.168.0.3")],
@@ -153,7 +153,7 @@ fn vxlan_vnet_takes_its_guest_and_the_routed_uplink() {
         EthernetAddress([2, 0, 0, 0, 0, 3]),
         "vmbr0's MAC"
     );
-    assert_eq!(plan.tables.ports[nh.port].name, "eno1");
+    assert_eq!(plan.tables.ports[nh.port.index()].name, "eno1");
     assert_eq!(plan.unresolved, vec![(3, ip("192.168.0.2"))]);
     plan.tables.validate().expect("valid tables");
 }
@@ -167,7 +167,7 @@ fn vlan_vnet_steers_its_tag_on_the_bridge_port() {
             bridge: "vmbr0".into(),
             bridge_kind: BridgeKind::Linux,
             ports: vec!["eno1".into()],
-            tag: 10,
+            tag: vid(10),
         },
     );
     let mut slots = SlotAllocator::default();
@@ -205,9 +205,9 @@ fn qinq_8021ad_steers_the_service_tag_with_its_protocol() {
             bridge: "vmbr0".into(),
             bridge_kind: BridgeKind::Linux,
             ports: vec!["eno1".into()],
-            service_tag: 20,
+            service_tag: vid(20),
             protocol: VlanProtocol::Dot1Ad,
-            customer_tag: Some(100),
+            customer_tag: Some(vid(100)),
         },
     );
     let plan = lower(
@@ -223,9 +223,9 @@ fn qinq_8021ad_steers_the_service_tag_with_its_protocol() {
     assert_eq!(
         bd.encap,
         BdEncap::QinQ {
-            s_tpid: TPID_8021AD,
-            s_vid: 20,
-            c_vid: Some(100)
+            s_tpid: Tpid::Dot1ad,
+            s_vid: vid(20),
+            c_vid: Some(vid(100))
         }
     );
 }
@@ -258,7 +258,7 @@ fn slots_are_stable_and_not_reused_at_once() {
         .0;
     assert_ne!(new_slot, tap_slot, "a freed slot is not reused at once");
     assert!(matches!(
-        later.tables.ports[new_slot].role,
+        later.tables.ports[new_slot.index()].role,
         PortRole::Guest { .. }
     ));
 }
@@ -303,8 +303,8 @@ fn evpn_zones_are_reported_once_and_keep_their_counter_slots() {
             name,
             "evz",
             Encap::Evpn {
-                vni: 20000,
-                vrf_vni: Some(10000),
+                vni: vni(20000),
+                vrf_vni: Some(vni(10000)),
                 vrf: "vrf_evz".into(),
                 udp_port: 4789,
                 local_ip: Some(ip("192.168.0.1")),
@@ -350,4 +350,12 @@ fn plumbing_is_never_a_guest_port() {
             "{name}"
         );
     }
+}
+
+fn vid(v: u16) -> Vid {
+    Vid::new(v).expect("VLAN id")
+}
+
+fn vni(v: u32) -> Vni {
+    Vni::new(v).expect("VNI")
 }

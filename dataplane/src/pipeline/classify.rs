@@ -160,9 +160,7 @@ fn from_tagged_uplink(
         None => return Err(reject(DropReason::NoBridgeDomain)),
     };
     // The binding must belong to a domain on this very uplink.
-    let on_this_uplink = tables
-        .bd(bd)
-        .is_some_and(|b| b.uplink == Some(ingress));
+    let on_this_uplink = tables.bd(bd).is_some_and(|b| b.uplink == Some(ingress));
     if !on_this_uplink {
         return Err(reject(DropReason::NoBridgeDomain));
     }

@@ -564,7 +564,10 @@ mod tests {
     #[test]
     fn learns_refreshes_and_moves() {
         let mut fdb = Fdb::with_seed(16, 300, 1);
-        assert_eq!(fdb.learn(1, &mac(1), Location::Port(slot(3)), 10), Learned::New);
+        assert_eq!(
+            fdb.learn(1, &mac(1), Location::Port(slot(3)), 10),
+            Learned::New
+        );
         assert_eq!(
             fdb.learn(1, &mac(1), Location::Port(slot(3)), 11),
             Learned::Refreshed
@@ -588,7 +591,10 @@ mod tests {
             EthernetAddress([0x33, 0x33, 0, 0, 0, 1]),
             EthernetAddress::ZERO,
         ] {
-            assert_eq!(fdb.learn(0, &bad, Location::Port(slot(1)), 0), Learned::Ignored);
+            assert_eq!(
+                fdb.learn(0, &bad, Location::Port(slot(1)), 0),
+                Learned::Ignored
+            );
             assert_eq!(
                 fdb.insert_static(0, &bad, Location::Port(slot(1))),
                 Err(FdbError::BadAddress)
@@ -600,8 +606,14 @@ mod tests {
     #[test]
     fn full_table_refuses_and_counts() {
         let mut fdb = Fdb::with_seed(2, 300, 1);
-        assert_eq!(fdb.learn(0, &mac(1), Location::Port(slot(1)), 0), Learned::New);
-        assert_eq!(fdb.learn(0, &mac(2), Location::Port(slot(1)), 0), Learned::New);
+        assert_eq!(
+            fdb.learn(0, &mac(1), Location::Port(slot(1)), 0),
+            Learned::New
+        );
+        assert_eq!(
+            fdb.learn(0, &mac(2), Location::Port(slot(1)), 0),
+            Learned::New
+        );
         assert_eq!(
             fdb.learn(0, &mac(3), Location::Port(slot(1)), 0),
             Learned::Refused
@@ -609,7 +621,10 @@ mod tests {
         assert_eq!(fdb.lookup(0, &mac(3)), None);
         assert_eq!(fdb.stats().table_full.get(), 1);
         // Known addresses still move when the table is full.
-        assert_eq!(fdb.learn(0, &mac(2), Location::Port(slot(2)), 1), Learned::Moved);
+        assert_eq!(
+            fdb.learn(0, &mac(2), Location::Port(slot(2)), 1),
+            Learned::Moved
+        );
     }
 
     #[test]
@@ -618,7 +633,8 @@ mod tests {
         for n in 1..=40 {
             fdb.learn(0, &mac(n), Location::Port(slot(1)), 0);
         }
-        fdb.insert_static(0, &mac(500), Location::Port(slot(2))).unwrap();
+        fdb.insert_static(0, &mac(500), Location::Port(slot(2)))
+            .unwrap();
         fdb.learn(0, &mac(1), Location::Port(slot(1)), 50); // seen recently
         // Not old enough yet.
         assert_eq!(fdb.sweep(99, fdb.capacity()), 0);

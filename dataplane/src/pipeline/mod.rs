@@ -162,7 +162,8 @@ impl RxFrame<'_> {
     /// The received bytes, `None` if the bounds do not fit the buffer.
     #[inline]
     fn bytes(&self) -> Option<&[u8]> {
-        self.chunk.get(self.start..self.start.checked_add(self.len)?)
+        self.chunk
+            .get(self.start..self.start.checked_add(self.len)?)
     }
 
     #[inline]

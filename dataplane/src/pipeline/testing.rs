@@ -45,8 +45,14 @@ pub fn node() -> ForwardingTables {
 }
 
 fn guest(t: &mut ForwardingTables, port: usize, mtu: u32, bd: u16) {
-    t.add_guest_port(slot(port), &format!("tap{port}"), mac(0x40 + port as u8), mtu, bd)
-        .expect("guest port");
+    t.add_guest_port(
+        slot(port),
+        &format!("tap{port}"),
+        mac(0x40 + port as u8),
+        mtu,
+        bd,
+    )
+    .expect("guest port");
 }
 
 /// Simple zone: VNet `simple` with guests 1, 2, 3; VNet `other` with

@@ -11,8 +11,8 @@ use super::*;
 use crate::counters::DropReason;
 use crate::pipeline::fdb::{Fdb, Location};
 use crate::tables::{BdEncap, BridgeDomain, Tpid};
-use crate::wire::tcp::TcpFlags;
 use crate::wire::build::{FrameBuilder, mac};
+use crate::wire::tcp::TcpFlags;
 use crate::wire::{EtherType, EthernetAddress, Malformed, VlanTag, parse_frame};
 
 const VM1: EthernetAddress = mac(1);
@@ -304,8 +304,10 @@ fn learning_off_uses_static_entries_only() {
     let bd = t
         .add_bd(bd.with_uplink(UPLINK).with_learning(false))
         .unwrap();
-    t.add_guest_port(slot(1), "tap1", mac(0x41), 1500, bd).unwrap();
-    t.add_guest_port(slot(2), "tap2", mac(0x42), 1500, bd).unwrap();
+    t.add_guest_port(slot(1), "tap1", mac(0x41), 1500, bd)
+        .unwrap();
+    t.add_guest_port(slot(2), "tap2", mac(0x42), 1500, bd)
+        .unwrap();
     let mut p = pipeline(t);
     deliver(&mut p, slot(1), &udp_from(1, BCAST), 0).unwrap();
     assert!(p.fdb().is_empty());
@@ -325,8 +327,10 @@ fn isolated_ports_reach_the_uplink_but_not_each_other() {
     let bd = t
         .add_bd(bd.with_uplink(UPLINK).with_isolated_ports(true))
         .unwrap();
-    t.add_guest_port(slot(1), "tap1", mac(0x41), 1500, bd).unwrap();
-    t.add_guest_port(slot(2), "tap2", mac(0x42), 1500, bd).unwrap();
+    t.add_guest_port(slot(1), "tap1", mac(0x41), 1500, bd)
+        .unwrap();
+    t.add_guest_port(slot(2), "tap2", mac(0x42), 1500, bd)
+        .unwrap();
     let mut p = pipeline(t);
     assert_eq!(
         ports(&deliver(&mut p, slot(1), &udp_from(1, BCAST), 0).unwrap()),
@@ -419,7 +423,10 @@ fn mtu_is_enforced_at_exactly_one_byte_over() {
     let outs = deliver(&mut p, slot(1), &fits, 1).unwrap();
     assert_eq!(outs[0].1.len(), 1500 + 14 + 4);
     let over = udp_sized(builder(1, VM9), 1501 - 28);
-    assert_eq!(deliver(&mut p, slot(1), &over, 1), Err(DropReason::MtuExceeded));
+    assert_eq!(
+        deliver(&mut p, slot(1), &over, 1),
+        Err(DropReason::MtuExceeded)
+    );
     assert_eq!(vnet(&p, 0).drops_for(DropReason::MtuExceeded), 1);
     // QinQ: the second tag counts (Proxmox's "MTU 1496").
     let mut p = pipeline(qinq_zones(Tpid::Dot1ad));
@@ -438,7 +445,15 @@ fn mtu_is_enforced_at_exactly_one_byte_over() {
         2,
     )
     .unwrap();
-    assert!(deliver(&mut p, slot(2), &udp_sized(builder(2, mac(8)), 1500 - 28), 3).is_ok());
+    assert!(
+        deliver(
+            &mut p,
+            slot(2),
+            &udp_sized(builder(2, mac(8)), 1500 - 28),
+            3
+        )
+        .is_ok()
+    );
 }
 
 #[test]
@@ -450,8 +465,7 @@ fn reload_keeps_unchanged_vnets_and_flushes_changed_ones() {
     // A new VNet sorts first (renumbering), myvnet2 changes VID.
     let build = |vnet1_ports: &[PortSlot], aaa_ports: &[PortSlot]| {
         let mut t = node();
-        let vlan =
-            |name, v| BridgeDomain::new(name, "myvlanzone", BdEncap::Vlan { vid: vid(v) });
+        let vlan = |name, v| BridgeDomain::new(name, "myvlanzone", BdEncap::Vlan { vid: vid(v) });
         let aaa = t.add_bd(vlan("aaa", 30).with_uplink(UPLINK)).unwrap();
         let v1 = t.add_bd(vlan("myvnet1", 10).with_uplink(UPLINK)).unwrap();
         let v2 = t.add_bd(vlan("myvnet2", 21).with_uplink(UPLINK)).unwrap();
@@ -463,7 +477,8 @@ fn reload_keeps_unchanged_vnets_and_flushes_changed_ones() {
             t.add_guest_port(port, &format!("tap{port}"), mac(0x40), 1500, aaa)
                 .unwrap();
         }
-        t.add_guest_port(slot(3), "tap3", mac(0x43), 1500, v2).unwrap();
+        t.add_guest_port(slot(3), "tap3", mac(0x43), 1500, v2)
+            .unwrap();
         Arc::new(t)
     };
     p.set_tables(build(&[slot(1), slot(2)], &[]));

@@ -10,8 +10,8 @@ use std::sync::Arc;
 use proptest::prelude::*;
 
 use super::testing::{Buffers, HEADROOM, Walked, chunk_with, slot, vid, vni, walk};
-use crate::counters::DropReason;
 use super::*;
+use crate::counters::DropReason;
 use crate::tables::{
     BdEncap, BdId, BridgeDomain, FastMap, NextHop, PortRole, Tpid, VlanBinding, VlanKey, VniKey,
     Vtep,
@@ -552,7 +552,12 @@ fn broadcast_with_learning_off_reaches_every_other_guest() {
     assert_eq!(receivers, [2, 3, 4, 6, 7, 8, 9]);
     for (action, bytes) in &walked.outputs {
         assert_eq!(action.encap, Encap::Plain);
-        assert_eq!(bytes.as_deref(), Ok(&frame[..]), "unchanged to {:?}", action.port);
+        assert_eq!(
+            bytes.as_deref(),
+            Ok(&frame[..]),
+            "unchanged to {:?}",
+            action.port
+        );
     }
     // Learning is off: the sender was not learnt.
     assert!(p.fdb().is_empty());

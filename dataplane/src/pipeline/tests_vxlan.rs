@@ -10,8 +10,8 @@ use super::tests::{assert_same_action, builder, ports, udp, udp_sized};
 use super::*;
 use crate::counters::DropReason;
 use crate::pipeline::fdb::Location;
-use crate::wire::checksum::{self, verify_l4_checksum};
 use crate::wire::build::{FrameBuilder, mac};
+use crate::wire::checksum::{self, verify_l4_checksum};
 use crate::wire::{EthernetAddress, L3Meta, L4Meta, parse_frame, parse_vxlan};
 
 const VM1: EthernetAddress = mac(1);
@@ -144,7 +144,12 @@ fn only_configured_peers_vnis_and_local_addresses_are_accepted() {
         Err(DropReason::VxlanUnknownPeer)
     );
     assert_eq!(
-        deliver(&mut p, UPLINK, &from_peer(2, false, OTHER_VNI.get(), &inner), 0),
+        deliver(
+            &mut p,
+            UPLINK,
+            &from_peer(2, false, OTHER_VNI.get(), &inner),
+            0
+        ),
         Err(DropReason::VxlanUnknownPeer)
     );
     // Our own address as a source is not a peer either.
@@ -165,7 +170,15 @@ fn only_configured_peers_vnis_and_local_addresses_are_accepted() {
     );
     // The peer of the other VNet is fine there.
     assert_eq!(
-        ports(&deliver(&mut p, UPLINK, &from_peer(4, false, OTHER_VNI.get(), &inner), 0).unwrap()),
+        ports(
+            &deliver(
+                &mut p,
+                UPLINK,
+                &from_peer(4, false, OTHER_VNI.get(), &inner),
+                0
+            )
+            .unwrap()
+        ),
         [3]
     );
     // A VXLAN header without the I flag, a truncated inner frame.
@@ -238,7 +251,10 @@ fn encapsulation_beyond_the_uplink_mtu_is_dropped_not_truncated() {
     let outs = deliver(&mut p, slot(1), &fits, 1).unwrap();
     assert_eq!(outs[0].1.len(), 14 + 1500);
     let over = udp_sized(builder(1, VM9), 1451 - 28);
-    assert_eq!(deliver(&mut p, slot(1), &over, 1), Err(DropReason::MtuExceeded));
+    assert_eq!(
+        deliver(&mut p, slot(1), &over, 1),
+        Err(DropReason::MtuExceeded)
+    );
     // Decapsulated frames larger than the guest's MTU are dropped too.
     deliver(&mut p, slot(1), &udp(builder(1, BCAST)), 2).unwrap();
     let big = udp_sized(builder(9, VM1), 1451 - 28);
@@ -343,7 +359,10 @@ fn same_key_same_action_for_vxlan() {
     // The peer is part of the key.
     let k2 = p.flow_key(UPLINK, &decaps[0]).unwrap();
     let k3 = p
-        .flow_key(UPLINK, &from_peer(3, false, VNI.get(), &udp(builder(9, VM1))))
+        .flow_key(
+            UPLINK,
+            &from_peer(3, false, VNI.get(), &udp(builder(9, VM1))),
+        )
         .unwrap();
     assert_ne!(k2, k3);
 }

@@ -222,8 +222,7 @@ impl Observer for Explain {
             Some(Location::Vtep(v)) => format!("behind VXLAN peer {}", peer_name(tables, v)),
             None => "known".into(),
         };
-        self.e
-            .stage("lookup", format!("{dst} is {known}: unicast"));
+        self.e.stage("lookup", format!("{dst} is {known}: unicast"));
         self.e.verdict = "unicast";
     }
 

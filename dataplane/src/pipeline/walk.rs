@@ -157,7 +157,13 @@ impl Pipeline {
                     observer.malformed(why);
                 }
                 let stage = Stage::Classify;
-                return Err(self.drop_frame(ingress, rejected.bd, stage, rejected.reason, observer));
+                return Err(self.drop_frame(
+                    ingress,
+                    rejected.bd,
+                    stage,
+                    rejected.reason,
+                    observer,
+                ));
             }
         };
         // `classify` only returns bridge domains that exist.
@@ -205,7 +211,9 @@ impl Pipeline {
         };
         let dst = &found.inner_meta.dst;
         match forward::lookup(tables, &self.fdb, found.bd, domain, found.source, dst) {
-            Err(reason) => self.drop_frame(ingress, Some(found.bd), Stage::Lookup, reason, observer),
+            Err(reason) => {
+                self.drop_frame(ingress, Some(found.bd), Stage::Lookup, reason, observer)
+            }
             Ok(Some(action)) => {
                 observer.unicast(tables, &self.fdb, found.bd, dst, &action);
                 self.emit_in_place(ingress, found, &action, rx, observer)

@@ -3,8 +3,8 @@
 
 use super::{
     BdEncap, BdId, BridgeDomain, ForwardingTables, MAX_BDS, MAX_PORTS, MAX_VTEPS, MAX_VXLAN_PORTS,
-    MIN_MTU, PortRole, PortSlot, TablesError, Tpid, Vid, VlanBinding, VlanKey, VniKey, VtepIdx, check_encap,
-    check_next_hop,
+    MIN_MTU, PortRole, PortSlot, TablesError, Tpid, Vid, VlanBinding, VlanKey, VniKey, VtepIdx,
+    check_encap, check_next_hop,
 };
 
 impl ForwardingTables {
@@ -26,9 +26,7 @@ impl ForwardingTables {
             match port.role {
                 PortRole::Unused => continue,
                 PortRole::Guest { bd } => {
-                    let member = self
-                        .bd(bd)
-                        .is_some_and(|b| b.guest_ports.contains(&idx));
+                    let member = self.bd(bd).is_some_and(|b| b.guest_ports.contains(&idx));
                     if !member {
                         return Err(TablesError::Inconsistent(
                             "a guest port is not listed by its bridge domain",

@@ -150,7 +150,10 @@ impl Engine {
                     if frame.set_bounds(start as u32, len as u32, size) {
                         staging.stage(port, frame);
                     } else {
-                        staging.counters.port(ingress).drop_frame(DropReason::NoHeadroom);
+                        staging
+                            .counters
+                            .port(ingress)
+                            .drop_frame(DropReason::NoHeadroom);
                         staging.rings.pool().free(frame);
                     }
                 }

@@ -118,9 +118,8 @@ impl Handed {
         let newest = self.generations.len().saturating_sub(1);
         let mut index = 0;
         self.generations.retain(|g| {
-            let keep = index == newest
-                || Arc::strong_count(g) > 1
-                || Arc::strong_count(g.tables()) > 1;
+            let keep =
+                index == newest || Arc::strong_count(g) > 1 || Arc::strong_count(g.tables()) > 1;
             index += 1;
             keep
         });

@@ -301,7 +301,11 @@ impl XskSet {
             user,
             in_fill: 0,
             in_tx: 0,
-            fill_target: if anchor { 0 } else { self.rings.settings.fill_target },
+            fill_target: if anchor {
+                0
+            } else {
+                self.rings.settings.fill_target
+            },
         };
         if slot == self.rings.queues.len() {
             self.rings.queues.push(None);
@@ -345,7 +349,8 @@ impl XskSet {
     /// The socket's file descriptor, to put into the XSKMAP (-1 for an
     /// unknown slot, which the map rejects).
     pub fn fd(&self, q: QueueIdx) -> RawFd {
-        self.rings.queues
+        self.rings
+            .queues
             .get(q)
             .and_then(Option::as_ref)
             .map_or(-1, |queue| queue.user.as_raw_fd())
