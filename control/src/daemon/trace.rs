@@ -4,8 +4,10 @@
 use std::net::IpAddr;
 
 use serde::{Deserialize, Serialize};
-use xsdn_dataplane::wire::EthernetAddress;
-use xsdn_dataplane::wire::checksum;
+use xsdn_dataplane::tables::Tpid;
+use xsdn_dataplane::wire::build::{FrameBuilder, MAX_PAYLOAD};
+use xsdn_dataplane::wire::tcp::TcpFlags;
+use xsdn_dataplane::wire::{EtherType, EthernetAddress, VlanTag};
 
 /// A frame described on the command line.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, clap::Args)]
@@ -58,116 +60,19 @@ pub struct FrameSpec {
     pub vxlan_port: u16,
 }
 
-fn mac(what: &str, text: &str) -> Result<[u8; 6], String> {
+fn mac(what: &str, text: &str) -> Result<EthernetAddress, String> {
     text.parse::<EthernetAddress>()
-        .map(|m| m.0)
         .map_err(|_| format!("{what} {text:?} is not a MAC address"))
 }
 
-/// Appends Ethernet header (with tags) ending in `ethertype`.
-fn ethernet(out: &mut Vec<u8>, dst: [u8; 6], src: [u8; 6], tags: &[(u16, u16)], ethertype: u16) {
-    out.extend_from_slice(&dst);
-    out.extend_from_slice(&src);
-    for &(tpid, vid) in tags {
-        out.extend_from_slice(&tpid.to_be_bytes());
-        out.extend_from_slice(&(vid & 0x0fff).to_be_bytes());
-    }
-    out.extend_from_slice(&ethertype.to_be_bytes());
-}
-
-/// Appends an IPv4 or IPv6 header for `l4_len` bytes of `proto`.
-fn ip_header(
-    out: &mut Vec<u8>,
-    src: IpAddr,
-    dst: IpAddr,
-    proto: u8,
-    l4_len: usize,
-) -> Result<(), String> {
-    match (src, dst) {
-        (IpAddr::V4(s), IpAddr::V4(d)) => {
-            let start = out.len();
-            let total = (20 + l4_len) as u16;
-            out.extend_from_slice(&[0x45, 0]);
-            out.extend_from_slice(&total.to_be_bytes());
-            out.extend_from_slice(&[0, 0, 0x40, 0, 64, proto, 0, 0]);
-            out.extend_from_slice(&s.octets());
-            out.extend_from_slice(&d.octets());
-            checksum::fill_ipv4_header(&mut out[start..start + 20])
-                .map_err(|_| "cannot build the IPv4 header".to_owned())
-        }
-        (IpAddr::V6(s), IpAddr::V6(d)) => {
-            out.extend_from_slice(&[0x60, 0, 0, 0]);
-            out.extend_from_slice(&(l4_len as u16).to_be_bytes());
-            out.extend_from_slice(&[proto, 64]);
-            out.extend_from_slice(&s.octets());
-            out.extend_from_slice(&d.octets());
-            Ok(())
-        }
-        _ => Err(format!("{src} and {dst} are not of the same family")),
-    }
-}
-
-fn pseudo_sum(src: IpAddr, dst: IpAddr, proto: u8, len: usize) -> u16 {
-    use xsdn_dataplane::wire::IpProtocol;
-    let proto = IpProtocol::from_raw(proto);
-    match (src, dst) {
-        (IpAddr::V4(s), IpAddr::V4(d)) => checksum::pseudo_header_v4(&s, &d, proto, len as u16),
-        (IpAddr::V6(s), IpAddr::V6(d)) => checksum::pseudo_header_v6(&s, &d, proto, len as u32),
-        _ => 0,
-    }
-}
-
-/// The L3 payload (L4 header + payload) and its IP protocol number.
-fn l4(spec: &FrameSpec) -> Result<(u8, Vec<u8>), String> {
-    let payload = vec![0x5a_u8; spec.payload];
-    let (proto, mut seg, csum_at) = match spec.proto.as_str() {
-        "udp" => {
-            let len = (8 + payload.len()) as u16;
-            let mut seg = Vec::with_capacity(len as usize);
-            seg.extend_from_slice(&spec.sport.to_be_bytes());
-            seg.extend_from_slice(&spec.dport.to_be_bytes());
-            seg.extend_from_slice(&len.to_be_bytes());
-            seg.extend_from_slice(&[0, 0]);
-            (17u8, seg, 6)
-        }
-        "tcp" => {
-            let mut seg = Vec::with_capacity(20 + payload.len());
-            seg.extend_from_slice(&spec.sport.to_be_bytes());
-            seg.extend_from_slice(&spec.dport.to_be_bytes());
-            seg.extend_from_slice(&[0, 0, 0, 1, 0, 0, 0, 0, 0x50, 0x18, 0xff, 0xff, 0, 0, 0, 0]);
-            (6u8, seg, 16)
-        }
-        "icmp" => {
-            let (ty, proto) = if spec.src_ip.is_ipv4() {
-                (8u8, 1u8)
-            } else {
-                (128u8, 58u8)
-            };
-            (proto, vec![ty, 0, 0, 0, 0, 1, 0, 1], 2)
-        }
-        other => return Err(format!("--proto {other:?}: expected udp, tcp, icmp or arp")),
-    };
-    seg.extend_from_slice(&payload);
-    let pseudo = if proto == 1 {
-        0
-    } else {
-        pseudo_sum(spec.src_ip, spec.dst_ip, proto, seg.len())
-    };
-    let mut sum = checksum::compute(pseudo, &seg);
-    if proto == 17 && sum == 0 {
-        sum = 0xffff;
-    }
-    seg[csum_at..csum_at + 2].copy_from_slice(&sum.to_be_bytes());
-    Ok((proto, seg))
-}
-
-/// Builds the frame `spec` describes.
+/// Builds the frame `spec` describes (with the dataplane's own frame
+/// builder, so a trace frame is built exactly as the tests build theirs).
 pub fn build(spec: &FrameSpec) -> Result<Vec<u8>, String> {
     let src = mac("--src-mac", &spec.src_mac)?;
     let dst = mac("--dst-mac", &spec.dst_mac)?;
     let outer_tpid = match spec.vlan_protocol.as_str() {
-        "802.1q" => 0x8100,
-        "802.1ad" => 0x88a8,
+        "802.1q" => Tpid::Dot1q,
+        "802.1ad" => Tpid::Dot1ad,
         other => {
             return Err(format!(
                 "--vlan-protocol {other:?}: expected 802.1q or 802.1ad"
@@ -177,37 +82,46 @@ pub fn build(spec: &FrameSpec) -> Result<Vec<u8>, String> {
     if spec.vlans.len() > 2 {
         return Err("at most two --vlan tags".into());
     }
-    let tags: Vec<(u16, u16)> = spec
-        .vlans
-        .iter()
-        .enumerate()
-        .map(|(i, &vid)| (if i == 0 { outer_tpid } else { 0x8100 }, vid))
-        .collect();
-    let mut frame = Vec::with_capacity(128 + spec.payload);
-    if spec.proto == "arp" {
+    if spec.payload > MAX_PAYLOAD {
+        return Err(format!(
+            "--payload {}: at most {MAX_PAYLOAD} bytes",
+            spec.payload
+        ));
+    }
+    let mut builder = FrameBuilder::new(src, dst).pad_to(60);
+    for (i, &vid) in spec.vlans.iter().enumerate() {
+        let tpid = if i == 0 { outer_tpid } else { Tpid::Dot1q };
+        builder = builder.tag(VlanTag {
+            tpid: EtherType::from_raw(tpid.raw()),
+            pcp: 0,
+            dei: false,
+            vid: vid & 0x0fff,
+        });
+    }
+    let frame = if spec.proto == "arp" {
         let (IpAddr::V4(sender), IpAddr::V4(target)) = (spec.src_ip, spec.dst_ip) else {
             return Err("ARP needs IPv4 --src-ip and --dst-ip".into());
         };
-        ethernet(&mut frame, dst, src, &tags, 0x0806);
-        frame.extend_from_slice(&[0, 1, 8, 0, 6, 4, 0, 1]);
-        frame.extend_from_slice(&src);
-        frame.extend_from_slice(&sender.octets());
-        frame.extend_from_slice(&[0; 6]);
-        frame.extend_from_slice(&target.octets());
+        builder.arp_request(sender, target)
     } else {
-        let (proto, seg) = l4(spec)?;
-        let ethertype = if spec.src_ip.is_ipv4() {
-            0x0800
-        } else {
-            0x86dd
+        let builder = match (spec.src_ip, spec.dst_ip) {
+            (IpAddr::V4(s), IpAddr::V4(d)) => builder.ipv4(s, d),
+            (IpAddr::V6(s), IpAddr::V6(d)) => builder.ipv6(s, d),
+            (s, d) => return Err(format!("{s} and {d} are not of the same family")),
         };
-        ethernet(&mut frame, dst, src, &tags, ethertype);
-        ip_header(&mut frame, spec.src_ip, spec.dst_ip, proto, seg.len())?;
-        frame.extend_from_slice(&seg);
-    }
-    while frame.len() < 60 {
-        frame.push(0);
-    }
+        let payload = vec![0x5a_u8; spec.payload];
+        match spec.proto.as_str() {
+            "udp" => builder.udp(spec.sport, spec.dport, &payload),
+            "tcp" => builder.tcp(
+                spec.sport,
+                spec.dport,
+                TcpFlags::PSH | TcpFlags::ACK,
+                &payload,
+            ),
+            "icmp" => builder.icmp_echo(true, 1, 1, &payload),
+            other => return Err(format!("--proto {other:?}: expected udp, tcp, icmp or arp")),
+        }
+    };
     let Some(vni) = spec.vni else {
         return Ok(frame);
     };
@@ -216,35 +130,25 @@ pub fn build(spec: &FrameSpec) -> Result<Vec<u8>, String> {
             "--vni needs --outer-src-ip (the peer) and --outer-dst-ip (this node's VTEP)".into(),
         );
     };
-    let mut udp = Vec::with_capacity(16 + frame.len());
-    udp.extend_from_slice(&50000u16.to_be_bytes());
-    udp.extend_from_slice(&spec.vxlan_port.to_be_bytes());
-    udp.extend_from_slice(&((16 + frame.len()) as u16).to_be_bytes());
-    udp.extend_from_slice(&[0, 0]);
-    udp.extend_from_slice(&[0x08, 0, 0, 0]);
-    udp.extend_from_slice(&(vni << 8).to_be_bytes());
-    udp.extend_from_slice(&frame);
-    if outer_src.is_ipv6() {
-        let sum = checksum::compute(pseudo_sum(outer_src, outer_dst, 17, udp.len()), &udp);
-        udp[6..8].copy_from_slice(&(if sum == 0 { 0xffff } else { sum }).to_be_bytes());
-    }
-    let mut outer = Vec::with_capacity(64 + udp.len());
-    let ethertype = if outer_src.is_ipv4() { 0x0800 } else { 0x86dd };
-    ethernet(
-        &mut outer,
-        [2, 0, 0, 0, 0, 0xfe],
-        [2, 0, 0, 0, 0, 0xfd],
-        &[],
-        ethertype,
-    );
-    ip_header(&mut outer, outer_src, outer_dst, 17, udp.len())?;
-    outer.extend_from_slice(&udp);
-    Ok(outer)
+    let outer = FrameBuilder::new(OUTER_SRC_MAC, OUTER_DST_MAC).dont_frag(false);
+    let outer = match (outer_src, outer_dst) {
+        (IpAddr::V4(s), IpAddr::V4(d)) => outer.ipv4(s, d),
+        (IpAddr::V6(s), IpAddr::V6(d)) => outer.ipv6(s, d),
+        (s, d) => return Err(format!("{s} and {d} are not of the same family")),
+    };
+    Ok(outer.vxlan_to(VXLAN_SOURCE_PORT, spec.vxlan_port, vni, &frame))
 }
+
+/// Outer MACs of a traced VXLAN frame (the pipeline does not check them).
+const OUTER_SRC_MAC: EthernetAddress = EthernetAddress([2, 0, 0, 0, 0, 0xfd]);
+const OUTER_DST_MAC: EthernetAddress = EthernetAddress([2, 0, 0, 0, 0, 0xfe]);
+/// UDP source port of a traced VXLAN frame.
+const VXLAN_SOURCE_PORT: u16 = 50000;
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use xsdn_dataplane::wire::checksum;
     use xsdn_dataplane::wire::{L3Meta, L4Meta, parse_frame, parse_vxlan};
 
     fn spec() -> FrameSpec {
@@ -352,5 +256,21 @@ mod tests {
             })
             .is_err()
         );
+    }
+
+    #[test]
+    fn payloads_are_bounded_before_anything_is_allocated() {
+        let at_most = build(&FrameSpec {
+            payload: MAX_PAYLOAD,
+            ..spec()
+        })
+        .expect("the largest payload builds");
+        assert!(at_most.len() > MAX_PAYLOAD);
+        let err = build(&FrameSpec {
+            payload: MAX_PAYLOAD + 1,
+            ..spec()
+        })
+        .expect_err("too large");
+        assert!(err.contains("--payload"), "{err}");
     }
 }

@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 use std::net::IpAddr;
 
 use ipnet::IpNet;
+use xsdn_common::{Vid, Vni};
 
 use crate::config::model::{SdnConfig, Subnet, Vnet, ZoneType};
 use crate::diag::{Sink, with_article};
@@ -32,12 +33,16 @@ fn alias_ok(a: &str) -> bool {
 fn vlan_tag(sink: &mut Sink, v: &Vnet, tag: u64, what: &str) {
     // reference: > 4096 rejected (so 4095 and 4096 pass); xsdn: VLAN ids are
     // 1..4094 (4095 is reserved by 802.1Q, Linux refuses it, bridge-vids end at 4094)
-    if tag == 0 || tag > 4094 {
+    if Vid::from_u64(tag).is_none() {
         sink.error(
             &v.origin,
             &vlabel(v),
             Some("tag"),
-            format!("{what} tag {tag} is out of range 1..4094"),
+            format!(
+                "{what} tag {tag} is out of range {}..{}",
+                Vid::MIN,
+                Vid::MAX
+            ),
         );
     }
 }
@@ -143,12 +148,12 @@ pub fn check_vnets(cfg: &SdnConfig, sink: &mut Sink) {
                     None => {}
                     Some(t) => {
                         // reference: schema 1..16777215 (the hook lets 16777216 pass)
-                        if t == 0 || t > 16_777_215 {
+                        if Vni::from_u64(t).is_none() {
                             sink.error(
                                 &v.origin,
                                 &l,
                                 Some("tag"),
-                                format!("VNI {t} is out of range 1..16777215"),
+                                format!("VNI {t} is out of range {}..{}", Vni::MIN, Vni::MAX),
                             );
                         }
                         // reference: VNIs are unique across vxlan and evpn zones

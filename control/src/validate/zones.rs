@@ -6,6 +6,8 @@
 
 use std::collections::BTreeMap;
 
+use xsdn_common::{Vid, Vni};
+
 use crate::config::model::{SdnConfig, SdnFile, Zone, ZoneType, parse_mac};
 use crate::diag::{Sink, with_article};
 use crate::validate::ids::{is_dns_name, is_fabric_id, is_node_name};
@@ -92,12 +94,12 @@ fn evpn(sink: &mut Sink, cfg: &SdnConfig, z: &Zone) {
     }
     if let Some(v) = z.vrf_vxlan {
         // reference: integer; the documented range is a VNI
-        if v == 0 || v > 16_777_215 {
+        if Vni::from_u64(v).is_none() {
             sink.error(
                 &z.origin,
                 &l,
                 Some("vrf-vxlan"),
-                format!("VRF VNI {v} is out of range 1..16777215"),
+                format!("VRF VNI {v} is out of range {}..{}", Vni::MIN, Vni::MAX),
             );
         }
         // xsdn: the docs say the VRF VNI must differ from every VNet VNI; the reference does not check
@@ -262,12 +264,16 @@ pub fn check(cfg: &SdnConfig, sink: &mut Sink) {
             ZoneType::QinQ => {
                 if let Some(t) = z.tag {
                     // reference: minimum 0, no maximum; xsdn: a service VLAN is 1..4094
-                    if t == 0 || t > 4094 {
+                    if Vid::from_u64(t).is_none() {
                         sink.error(
                             &z.origin,
                             &l,
                             Some("tag"),
-                            format!("service VLAN tag {t} is out of range 1..4094"),
+                            format!(
+                                "service VLAN tag {t} is out of range {}..{}",
+                                Vid::MIN,
+                                Vid::MAX
+                            ),
                         );
                     }
                 }

@@ -359,11 +359,16 @@ impl FrameBuilder {
     /// RFC 7348 section 5 recommends and Linux sends) and computed over
     /// IPv6.
     pub fn vxlan(&self, src_port: u16, vni: u32, inner: &[u8]) -> Vec<u8> {
+        self.vxlan_to(src_port, udp::VXLAN_PORT, vni, inner)
+    }
+
+    /// [`FrameBuilder::vxlan`] to UDP port `dst_port`.
+    pub fn vxlan_to(&self, src_port: u16, dst_port: u16, vni: u32, inner: &[u8]) -> Vec<u8> {
         let mut payload = vec![0u8; vxlan::HEADER_LEN + inner.len()];
         let mut packet = vxlan::Packet::new_unchecked(&mut payload[..]);
         vxlan::Repr { vni }.emit(&mut packet);
         packet.payload_mut().copy_from_slice(inner);
-        let mut frame = self.udp(src_port, udp::VXLAN_PORT, &payload);
+        let mut frame = self.udp(src_port, dst_port, &payload);
         if matches!(self.ip, Some(Ip::V4(..))) {
             let meta = super::parse_frame(&frame).expect("built frame parses");
             let at = usize::from(meta.l4_offset) + 6;
