@@ -43,8 +43,6 @@ pub(super) struct Classified {
     pub bd: BdId,
     pub source: Source,
     pub inner: InnerFrame,
-    /// The inner frame's metadata (offsets relative to the inner frame).
-    pub inner_meta: FrameMeta,
 }
 
 /// A frame that did not.
@@ -73,20 +71,25 @@ fn reject_in(bd: BdId, reason: DropReason) -> Rejected {
     }
 }
 
-/// Classifies `frame` (parsed into `meta`) received on `ingress`.
+/// Classifies `frame` (parsed into `meta`) received on `ingress`. The
+/// inner frame's metadata is `meta` itself, except after a VXLAN
+/// decapsulation, which parses the inner frame into `vxlan_inner` (kept
+/// out of the result so that the common case copies no metadata).
+#[inline(always)]
 pub(super) fn classify(
     tables: &ForwardingTables,
     vxlan_ports: &heapless::Vec<u16, MAX_VXLAN_PORTS>,
     ingress: PortSlot,
     frame: &[u8],
     meta: &FrameMeta,
+    vxlan_inner: &mut Option<FrameMeta>,
 ) -> Result<Classified, Rejected> {
     let role = tables.port(ingress).map(|p| p.role);
     match role {
         Some(PortRole::Guest { bd }) => from_guest(tables, ingress, bd, frame, meta),
         Some(PortRole::Uplink) => match meta.tags.outer() {
             Some(_) => from_tagged_uplink(tables, ingress, frame, meta),
-            None => from_untagged_uplink(tables, vxlan_ports, frame, meta),
+            None => from_untagged_uplink(tables, vxlan_ports, frame, meta, vxlan_inner),
         },
         Some(PortRole::Unused) | None => Err(reject(DropReason::UnknownPort)),
     }
@@ -120,7 +123,6 @@ fn from_guest(
             strip: Strip::Nothing,
             flow_hash: 0,
         },
-        inner_meta: *meta,
     })
 }
 
@@ -174,7 +176,6 @@ fn from_tagged_uplink(
             strip: Strip::Tags(popped as u8),
             flow_hash: 0,
         },
-        inner_meta: *meta,
     })
 }
 
@@ -183,6 +184,7 @@ fn from_untagged_uplink(
     vxlan_ports: &heapless::Vec<u16, MAX_VXLAN_PORTS>,
     frame: &[u8],
     meta: &FrameMeta,
+    vxlan_inner: &mut Option<FrameMeta>,
 ) -> Result<Classified, Rejected> {
     let L4Meta::Udp { dst_port, .. } = meta.l4 else {
         return Err(reject(DropReason::NoBridgeDomain));
@@ -232,11 +234,11 @@ fn from_untagged_uplink(
     };
     let range = vxlan.inner_range();
     let inner_bytes = frame.get(range.clone()).unwrap_or_default();
-    let inner_meta = parse_frame(inner_bytes).map_err(|why| Rejected {
+    *vxlan_inner = Some(parse_frame(inner_bytes).map_err(|why| Rejected {
         reason: DropReason::Malformed,
         bd: Some(bd),
         malformed: Some(why),
-    })?;
+    })?);
     Ok(Classified {
         bd,
         source: Source::Vtep(vtep),
@@ -247,7 +249,6 @@ fn from_untagged_uplink(
             strip: Strip::Vxlan,
             flow_hash: 0,
         },
-        inner_meta,
     })
 }
 

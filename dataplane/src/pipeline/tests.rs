@@ -547,9 +547,16 @@ fn rewrite_in_place_and_copy_agree_and_need_headroom() {
     let len = frame.len();
     let action = unicast_action(&mut p, slot(1), &frame, 1).expect("unicast");
     let meta = parse_frame(&frame).unwrap();
-    let inner = classify::classify(p.tables(), &p.vxlan_ports, slot(1), &frame, &meta)
-        .expect("classified")
-        .inner;
+    let inner = classify::classify(
+        p.tables(),
+        &p.vxlan_ports,
+        slot(1),
+        &frame,
+        &meta,
+        &mut None,
+    )
+    .expect("classified")
+    .inner;
     let mut copy = vec![0u8; CHUNK_SIZE];
     let (cs, cl) = rewrite::copy(&p, &action, &inner, &frame, &mut copy, 100).unwrap();
     let (s, l) = rewrite::in_place(&p, &action, &inner, &mut chunk, HEADROOM, len).unwrap();

@@ -9,20 +9,48 @@
 
 use crate::counters::DropReason;
 use crate::tables::{BdEncap, BdId, PortSlot};
-use crate::wire::{FrameMeta, parse_frame};
+use crate::wire::{EthernetAddress, parse_frame};
 
 use super::classify::{self, Classified};
 use super::forward::{self, Flood};
 use super::observe::{Observer, Quiet, Stage};
-use super::{Action, Egress, Fate, InnerFrame, Pipeline, RxFrame, Source, checksum_fix, encap};
+use super::{
+    Action, Egress, Fate, InnerFrame, Pipeline, RxFrame, Source, Strip, checksum_fix, encap,
+};
 use super::{Tick, rewrite};
 
-/// A frame that found its bridge domain.
+/// A frame that found its bridge domain: what the rest of the walk needs,
+/// kept small (the frame's metadata stays where it was parsed).
 struct Found {
     bd: BdId,
     source: Source,
     inner: InnerFrame,
-    inner_meta: FrameMeta,
+    /// The (inner) source and destination MACs.
+    src: EthernetAddress,
+    dst: EthernetAddress,
+    /// The domain learns (not `bridge-disable-mac-learning`).
+    learning: bool,
+    /// The domain's VNet counter slot.
+    counter_slot: usize,
+}
+
+impl Found {
+    /// A slot for [`Pipeline::classify_frame`] to fill.
+    const NONE: Found = Found {
+        bd: 0,
+        source: Source::Vtep(0),
+        inner: InnerFrame {
+            mac_offset: 0,
+            body_offset: 0,
+            end: 0,
+            strip: Strip::Nothing,
+            flow_hash: 0,
+        },
+        src: EthernetAddress::ZERO,
+        dst: EthernetAddress::ZERO,
+        learning: false,
+        counter_slot: 0,
+    };
 }
 
 impl Pipeline {
@@ -51,14 +79,13 @@ impl Pipeline {
         egress: &mut E,
         observer: &mut O,
     ) -> Fate {
-        let found = match self.classify_frame(ingress, &mut rx, observer) {
-            Ok(found) => found,
-            Err(fate) => return fate,
-        };
-        if O::LIVE && self.tables.bd(found.bd).is_some_and(|bd| bd.learning) {
+        let mut found = Found::NONE;
+        if let Err(fate) = self.classify_frame(ingress, &mut rx, observer, &mut found) {
+            return fate;
+        }
+        if O::LIVE && found.learning {
             let location = forward::location_of(found.source);
-            self.fdb
-                .learn(found.bd, &found.inner_meta.src, location, now);
+            self.fdb.learn(found.bd, &found.src, location, now);
         }
         self.forward(ingress, &found, rx, egress, observer)
     }
@@ -72,8 +99,9 @@ impl Pipeline {
         egress: &mut E,
         observer: &mut O,
     ) -> Fate {
-        match self.classify_frame(ingress, &mut rx, observer) {
-            Ok(found) => self.forward(ingress, &found, rx, egress, observer),
+        let mut found = Found::NONE;
+        match self.classify_frame(ingress, &mut rx, observer, &mut found) {
+            Ok(()) => self.forward(ingress, &found, rx, egress, observer),
             Err(fate) => fate,
         }
     }
@@ -95,6 +123,11 @@ impl Pipeline {
     }
 
     #[inline]
+    fn count_drop_in_bd(&self, bd: BdId, reason: DropReason) {
+        self.counters.count_bd_drop(&self.tables, bd, reason);
+    }
+
+    #[inline]
     fn count_drop(&self, ingress: PortSlot, bd: Option<BdId>, reason: DropReason) {
         self.counters.port(ingress).drop_frame(reason);
         if let Some(bd) = bd {
@@ -103,12 +136,14 @@ impl Pipeline {
     }
 
     /// Parse and classify; counts the frame as received.
+    #[inline(always)]
     fn classify_frame<O: Observer>(
         &self,
         ingress: PortSlot,
         rx: &mut RxFrame<'_>,
         observer: &mut O,
-    ) -> Result<Found, Fate> {
+        found: &mut Found,
+    ) -> Result<(), Fate> {
         if O::LIVE {
             let port = self.counters.port(ingress);
             port.rx_packets.inc();
@@ -141,12 +176,19 @@ impl Pipeline {
             }
         };
         observer.parsed(frame, &meta);
-        let classified = classify::classify(tables, &self.vxlan_ports, ingress, frame, &meta);
+        let mut vxlan_inner = None;
+        let classified = classify::classify(
+            tables,
+            &self.vxlan_ports,
+            ingress,
+            frame,
+            &meta,
+            &mut vxlan_inner,
+        );
         let Classified {
             bd,
             source,
             mut inner,
-            inner_meta,
         } = match classified {
             Ok(classified) => classified,
             Err(rejected) => {
@@ -183,19 +225,25 @@ impl Pipeline {
         if let Source::Guest(_) = source {
             checksum_fix::complete_guest_checksum(frame, &meta, counters);
         }
+        let inner_meta = vxlan_inner.as_ref().unwrap_or(&meta);
         if matches!(domain.encap, BdEncap::Vxlan { .. }) {
-            inner.flow_hash = encap::flow_hash(&inner_meta);
+            inner.flow_hash = encap::flow_hash(inner_meta);
         }
-        observer.classified(tables, bd, source, frame, &inner, &inner_meta);
-        Ok(Found {
-            bd,
-            source,
-            inner,
-            inner_meta,
-        })
+        observer.classified(tables, bd, source, frame, &inner, inner_meta);
+        // Written field by field into the caller's slot: no struct is moved
+        // on the way back (a moved struct costs a store-forwarding stall).
+        found.bd = bd;
+        found.source = source;
+        found.inner = inner;
+        found.src = inner_meta.src;
+        found.dst = inner_meta.dst;
+        found.learning = domain.learning;
+        found.counter_slot = domain.counter_slot;
+        Ok(())
     }
 
     /// Look up the destination and build every output.
+    #[inline(always)]
     fn forward<E: Egress, O: Observer>(
         &self,
         ingress: PortSlot,
@@ -209,7 +257,7 @@ impl Pipeline {
             let reason = DropReason::NoBridgeDomain;
             return self.drop_frame(ingress, None, Stage::Classify, reason, observer);
         };
-        let dst = &found.inner_meta.dst;
+        let dst = &found.dst;
         match forward::lookup(tables, &self.fdb, found.bd, domain, found.source, dst) {
             Err(reason) => {
                 self.drop_frame(ingress, Some(found.bd), Stage::Lookup, reason, observer)
@@ -218,31 +266,45 @@ impl Pipeline {
                 observer.unicast(tables, &self.fdb, found.bd, dst, &action);
                 self.emit_in_place(ingress, found, &action, rx, observer)
             }
-            Ok(None) => {
-                observer.flooded(found.bd, dst);
-                let mut pending: Option<Action> = None;
-                for output in Flood::new(tables, found.bd, found.source) {
-                    match output {
-                        Ok(action) => {
-                            if let Some(previous) = pending.replace(action) {
-                                self.emit_copy(ingress, found, &previous, &rx, egress, observer);
-                            }
-                        }
-                        Err(reason) => {
-                            // A peer without a next hop: this output only.
-                            if O::LIVE {
-                                self.counters.count_bd_drop(tables, found.bd, reason);
-                            }
-                        }
+            Ok(None) => self.flood(ingress, found, rx, egress, observer),
+        }
+    }
+
+    /// Builds every output of a flooded frame: copies for all but the last,
+    /// the received buffer for the last. Kept out of line: the unicast path
+    /// stays small.
+    #[inline(never)]
+    fn flood<E: Egress, O: Observer>(
+        &self,
+        ingress: PortSlot,
+        found: &Found,
+        rx: RxFrame<'_>,
+        egress: &mut E,
+        observer: &mut O,
+    ) -> Fate {
+        let tables = &*self.tables;
+        observer.flooded(found.bd, &found.dst);
+        let mut pending: Option<Action> = None;
+        for output in Flood::new(tables, found.bd, found.source) {
+            match output {
+                Ok(action) => {
+                    if let Some(previous) = pending.replace(action) {
+                        self.emit_copy(ingress, found, &previous, &rx, egress, observer);
                     }
                 }
-                match pending {
-                    Some(last) => self.emit_in_place(ingress, found, &last, rx, observer),
-                    None => {
-                        let reason = DropReason::NoDestination;
-                        self.drop_frame(ingress, Some(found.bd), Stage::Egress, reason, observer)
+                Err(reason) => {
+                    // A peer without a next hop: this output only.
+                    if O::LIVE {
+                        self.count_drop_in_bd(found.bd, reason);
                     }
                 }
+            }
+        }
+        match pending {
+            Some(last) => self.emit_in_place(ingress, found, &last, rx, observer),
+            None => {
+                let reason = DropReason::NoDestination;
+                self.drop_frame(ingress, Some(found.bd), Stage::Egress, reason, observer)
             }
         }
     }
@@ -271,7 +333,7 @@ impl Pipeline {
         match sent {
             Ok(len) => {
                 if O::LIVE {
-                    self.count_output(found.bd, len);
+                    self.count_output(found.counter_slot, len);
                 }
             }
             Err(reason) => {
@@ -286,6 +348,7 @@ impl Pipeline {
     }
 
     /// The last output, rewritten in the received buffer.
+    #[inline(always)]
     fn emit_in_place<O: Observer>(
         &self,
         ingress: PortSlot,
@@ -299,7 +362,7 @@ impl Pipeline {
             Ok((start, len)) => {
                 observer.output(tables, action, output_bytes(rx.chunk, Ok((start, len))));
                 if O::LIVE {
-                    self.count_output(found.bd, len);
+                    self.count_output(found.counter_slot, len);
                 }
                 Fate::Send {
                     port: action.port,
@@ -318,8 +381,8 @@ impl Pipeline {
     }
 
     #[inline]
-    fn count_output(&self, bd: BdId, len: usize) {
-        if let Some(c) = self.counters.bd(&self.tables, bd) {
+    fn count_output(&self, counter_slot: usize, len: usize) {
+        if let Some(c) = self.counters.vnet(counter_slot) {
             c.tx_packets.inc();
             c.tx_bytes.add(len as u64);
         }
