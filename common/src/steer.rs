@@ -25,8 +25,10 @@ pub const XDP_PROGRAM: &str = "xsdn_xdp";
 
 /// Queues per port reserved in the XSKMAP.
 pub const MAX_QUEUES_PER_PORT: u32 = 64;
-/// Size of the XSKMAP.
-pub const XSKMAP_SIZE: u32 = MAX_PORTS * MAX_QUEUES_PER_PORT;
+/// First XSKMAP slot of the punt device (after every port's slots).
+pub const PUNT_XSK_BASE: u32 = MAX_PORTS * MAX_QUEUES_PER_PORT;
+/// Size of the XSKMAP: every port's slots, then the punt device's.
+pub const XSKMAP_SIZE: u32 = PUNT_XSK_BASE + MAX_QUEUES_PER_PORT;
 /// Size of the steering table.
 pub const STEER_MAP_SIZE: u32 = 16384;
 
@@ -40,6 +42,10 @@ pub enum PortMode {
     SteerAll = 1,
     /// Steer only frames matching a [`SteerKey`] (uplinks).
     SteerMatched = 2,
+    /// A guest port served by the tc program ([`crate::kernel_tier`]):
+    /// the XDP program passes its frames, the tc program forwards or punts
+    /// them.
+    Guest = 3,
 }
 
 impl PortMode {
@@ -48,6 +54,7 @@ impl PortMode {
         match raw {
             1 => PortMode::SteerAll,
             2 => PortMode::SteerMatched,
+            3 => PortMode::Guest,
             _ => PortMode::Pass,
         }
     }
@@ -66,8 +73,14 @@ pub struct PortConf {
     pub host_mac: [u8; 6],
     /// `PORT_FLAG_*` bits.
     pub flags: u16,
+    /// The port's slot (its counters in the kernel tier).
+    pub slot: u16,
+    /// A [`PortMode::Guest`] port: the kernel id of its bridge domain.
+    pub bd: u16,
+    /// Zero.
+    pub reserved: u32,
 }
-const _: () = assert!(core::mem::size_of::<PortConf>() == 16);
+const _: () = assert!(core::mem::size_of::<PortConf>() == 24);
 
 /// [`PortConf::flags`]: the host has addresses on this guest port's kernel
 /// bridge (a subnet gateway, a management address). A [`PortMode::SteerAll`]
@@ -76,6 +89,15 @@ const _: () = assert!(core::mem::size_of::<PortConf>() == 16);
 /// router/neighbour discovery (ICMPv6 types 133-137). The kernel bridge
 /// delivers them locally and floods ARP/ND to its other ports itself.
 pub const PORT_FLAG_HOST_PATH: u16 = 1;
+
+/// [`PortConf::flags`]: the kernel tier forwards established traffic of
+/// this port (guest ports: the tc program; uplinks: the XDP program).
+pub const PORT_FLAG_KERNEL_TIER: u16 = 2;
+
+/// [`PortConf::flags`]: frames may be redirected to this guest port from
+/// XDP (taps always; a veth only when its peer receives redirected frames,
+/// which needs NAPI on that peer).
+pub const PORT_FLAG_XDP_TARGET: u16 = 4;
 
 /// Kinds of [`SteerKey`].
 #[repr(u32)]

@@ -6,6 +6,9 @@
 //! - [`netdev`]: facts about a network device by name (index, queues, MAC,
 //!   MTU);
 //! - [`xdp`]: loading the XDP program and programming its steering maps;
+//! - [`kernel_tier`]: what the userspace pipeline writes into the in-kernel
+//!   tier's maps (MAC entries, bridge domains, bindings, peers), and its
+//!   counters;
 //! - [`counters`]: single-writer per-worker counters and drop reasons;
 //! - [`tables`]: the forwarding state of one configuration generation;
 //! - [`pipeline`]: per frame, one walk that classifies, learns, looks up,
@@ -14,6 +17,7 @@
 #![deny(missing_docs)]
 
 pub mod counters;
+pub mod kernel_tier;
 pub mod netdev;
 pub mod pipeline;
 pub mod tables;

@@ -1,8 +1,10 @@
-//! Loading the XDP program and programming its steering maps.
+//! Loading the eBPF programs and programming their maps.
 //!
 //! Layer: the control edge of the fast path. It loads `xsdn-xdp.o` (built by
-//! `cargo xtask build-ebpf`), attaches it to the interfaces the dataplane
-//! owns and fills the maps described in `xsdn-common`.
+//! `cargo xtask build-ebpf`), which holds the XDP program (uplinks, the
+//! punt device) and the tc program (guest ports), attaches them to the
+//! interfaces the dataplane owns and fills the maps described in
+//! `xsdn-common` (the kernel tier's maps through [`KernelMaps`]).
 //!
 //! Guarantees:
 //! - programs are attached through BPF links owned by this process, so they
@@ -20,10 +22,14 @@ use std::path::{Path, PathBuf};
 
 use aya::Ebpf;
 use aya::maps::{HashMap, MapData, PerCpuArray, XskMap};
-use aya::programs::{Xdp, XdpMode, xdp::XdpLinkId};
+use aya::programs::tc::{SchedClassifierLinkId, TcAttachOptions};
+use aya::programs::{LinkOrder, SchedClassifier, TcAttachType, Xdp, XdpMode, xdp::XdpLinkId};
+use xsdn_common::kernel_tier::GUEST_PROGRAM;
 use xsdn_common::{
     PORTS_MAP, PortConf, STATS_MAP, STEER_MAP, SteerKey, XDP_PROGRAM, XDP_STAT_COUNT, XSKS_MAP,
 };
+
+use crate::kernel_tier::{KernelMaps, KernelMapsError};
 
 /// File name of the compiled XDP object.
 pub const OBJECT_NAME: &str = "xsdn-xdp.o";
@@ -53,9 +59,12 @@ pub enum XdpError {
     /// A map the program must have is missing.
     #[error("XDP object has no map {0}")]
     MissingMap(&'static str),
-    /// The program the object must have is missing.
-    #[error("XDP object has no program {XDP_PROGRAM}")]
-    MissingProgram,
+    /// A program the object must have is missing.
+    #[error("XDP object has no program {0}")]
+    MissingProgram(&'static str),
+    /// The kernel tier's maps could not be set up.
+    #[error("the kernel tier's maps")]
+    Kernel(#[source] KernelMapsError),
     /// A program operation failed.
     #[error("{what}")]
     Program {
@@ -142,6 +151,8 @@ pub struct XdpSteering {
     logger: Option<XdpLogger>,
     // Links are dropped (detached) before the program and its maps.
     links: BTreeMap<u32, (XdpLinkId, AttachMode)>,
+    guest_links: BTreeMap<u32, SchedClassifierLinkId>,
+    kernel: KernelMaps,
     xsks: XskMap<MapData>,
     ports: HashMap<MapData, u32, PortConf>,
     steer: HashMap<MapData, SteerKey, u32>,
@@ -174,12 +185,20 @@ impl XdpSteering {
         })?;
         let program: &mut Xdp = ebpf
             .program_mut(XDP_PROGRAM)
-            .ok_or(XdpError::MissingProgram)?
+            .ok_or(XdpError::MissingProgram(XDP_PROGRAM))?
             .try_into()
             .map_err(prog_err("XDP program type"))?;
         program
             .load()
             .map_err(prog_err("verifying the XDP program"))?;
+        let guest: &mut SchedClassifier = ebpf
+            .program_mut(GUEST_PROGRAM)
+            .ok_or(XdpError::MissingProgram(GUEST_PROGRAM))?
+            .try_into()
+            .map_err(prog_err("tc program type"))?;
+        guest
+            .load()
+            .map_err(prog_err("verifying the guest-port tc program"))?;
         // Without a reader the program's (rare) log records are dropped in
         // the kernel; that is harmless, so a failure here is not fatal.
         let logger = aya_log::EbpfLogger::init(&mut ebpf).ok();
@@ -203,9 +222,12 @@ impl XdpSteering {
                 .ok_or(XdpError::MissingMap(STATS_MAP))?,
         )
         .map_err(map_err(STATS_MAP))?;
+        let kernel = KernelMaps::take(&mut ebpf).map_err(XdpError::Kernel)?;
         Ok(XdpSteering {
             logger,
             links: BTreeMap::new(),
+            guest_links: BTreeMap::new(),
+            kernel,
             xsks,
             ports,
             steer,
@@ -222,9 +244,57 @@ impl XdpSteering {
     fn program(&mut self) -> Result<&mut Xdp, XdpError> {
         self.ebpf
             .program_mut(XDP_PROGRAM)
-            .ok_or(XdpError::MissingProgram)?
+            .ok_or(XdpError::MissingProgram(XDP_PROGRAM))?
             .try_into()
             .map_err(prog_err("XDP program type"))
+    }
+
+    fn guest_program(&mut self) -> Result<&mut SchedClassifier, XdpError> {
+        self.ebpf
+            .program_mut(GUEST_PROGRAM)
+            .ok_or(XdpError::MissingProgram(GUEST_PROGRAM))?
+            .try_into()
+            .map_err(prog_err("tc program type"))
+    }
+
+    /// The kernel tier's maps.
+    pub fn kernel(&mut self) -> &mut KernelMaps {
+        &mut self.kernel
+    }
+
+    /// The kernel tier's maps, to read.
+    pub fn kernel_view(&self) -> &KernelMaps {
+        &self.kernel
+    }
+
+    /// Attaches the guest-port tc program to `name` (ingress, through a tcx
+    /// link owned by this process: it goes away with the process).
+    /// Attaching twice is a no-op.
+    pub fn attach_guest(&mut self, ifindex: u32, name: &str) -> Result<(), XdpError> {
+        if self.guest_links.contains_key(&ifindex) {
+            return Ok(());
+        }
+        let link = self
+            .guest_program()?
+            .attach_with_options(
+                name,
+                TcAttachType::Ingress,
+                TcAttachOptions::TcxOrder(LinkOrder::default()),
+            )
+            .map_err(prog_err(format!("attaching the tc program to {name}")))?;
+        self.guest_links.insert(ifindex, link);
+        Ok(())
+    }
+
+    /// Detaches the guest-port tc program from `ifindex` if this value
+    /// attached it.
+    pub fn detach_guest(&mut self, ifindex: u32) -> Result<(), XdpError> {
+        if let Some(link) = self.guest_links.remove(&ifindex) {
+            self.guest_program()?
+                .detach(link)
+                .map_err(prog_err(format!("detaching tc from ifindex {ifindex}")))?;
+        }
+        Ok(())
     }
 
     /// Attaches the program to `ifindex` (`name` is for messages). Returns
@@ -281,6 +351,12 @@ impl XdpSteering {
         let ifindexes: Vec<u32> = self.links.keys().copied().collect();
         for ifindex in ifindexes {
             if let Err(err) = self.detach(ifindex) {
+                first.get_or_insert(err);
+            }
+        }
+        let guests: Vec<u32> = self.guest_links.keys().copied().collect();
+        for ifindex in guests {
+            if let Err(err) = self.detach_guest(ifindex) {
                 first.get_or_insert(err);
             }
         }

@@ -80,6 +80,9 @@ fn one_bridge(names: &[String]) -> anyhow::Result<(ForwardingTables, Vec<PortReq
             ifindex,
             mode: PortMode::SteerAll,
             host_mac: None,
+            kernel_tier: false,
+            bd: 0,
+            xdp_target: false,
         });
     }
     Ok((tables, requests))
@@ -101,6 +104,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let (tables, requests) = one_bridge(&args.ports)?;
     let mut host = DataplaneHost::start(
         &HostConfig {
+            kernel_tier: false,
             xdp_object: args.xdp_object.clone(),
             attach: args.attach.into(),
             frames: args.frames,

@@ -162,6 +162,7 @@ pub async fn serve(settings: Settings) -> Result<(), DaemonError> {
             frames: settings.frames,
             fdb_capacity: settings.fdb_size,
             fdb_age: Some(Duration::from_secs(settings.fdb_age_secs)),
+            kernel_tier: settings.kernel_tier,
         },
         Arc::new(ForwardingTables::new()),
     )?;

@@ -16,6 +16,7 @@ use std::net::IpAddr;
 use std::sync::Arc;
 
 use xsdn_common::PortMode;
+use xsdn_dataplane::kernel_tier::Generations;
 use xsdn_dataplane::tables::PortSlot;
 
 use crate::compile::{CompiledNode, Encap, compile};
@@ -36,11 +37,16 @@ pub struct Reconciler {
     kernel: Kernel,
     settings: LowerSettings,
     slots: SlotAllocator,
+    generations: Generations,
     applied: Applied,
 }
 
-fn mode_of(steering: Steering) -> PortMode {
+/// How a planned port is taken over: guest ports by the tc program when
+/// the kernel tier runs, else by XDP steering everything; uplinks by XDP
+/// steering what is the dataplane's.
+fn mode_of(steering: Steering, kernel_tier: bool) -> PortMode {
     match steering {
+        Steering::All if kernel_tier => PortMode::Guest,
         Steering::All => PortMode::SteerAll,
         Steering::Matched => PortMode::SteerMatched,
     }
@@ -78,6 +84,7 @@ impl Reconciler {
             kernel,
             settings,
             slots: SlotAllocator::default(),
+            generations: Generations::default(),
             applied: Applied::new(host),
         }
     }
@@ -134,7 +141,8 @@ impl Reconciler {
     }
 
     /// Moves the running dataplane to `plan`.
-    fn apply(&mut self, plan: Plan) {
+    fn apply(&mut self, mut plan: Plan) {
+        self.generations.assign(&mut plan.tables);
         self.give_back_departed(&plan);
         self.update_host_paths(&plan);
         let host = self.applied.host_mut();
@@ -144,16 +152,21 @@ impl Reconciler {
         // Tables first, so new ports are known before their first frame.
         if self.applied.adopt_tables(plan.tables) {
             let tables = Arc::clone(self.applied.tables());
-            if let Err(e) = self.applied.host().set_tables(tables) {
+            if let Err(e) = self.applied.host().set_tables(Arc::clone(&tables)) {
                 tracing::error!(error = %error_chain(&e), "handing new tables to the worker");
             }
+            if let Err(e) = self.applied.host_mut().apply_kernel_layout(&tables) {
+                tracing::error!(error = %error_chain(&e), "writing the kernel tier's maps");
+            }
         }
-        self.take_over_new(plan.ports.into_iter());
+        let kernel_bds = plan.vnet_counters.clone();
+        self.take_over_new(plan.ports.into_iter(), &kernel_bds);
     }
 
     /// Gives back the ports that left the plan or changed identity.
     fn give_back_departed(&mut self, plan: &Plan) {
         let host = self.applied.host_mut();
+        let kernel_tier = host.kernel_tier();
         let departed: Vec<PortSlot> = host
             .ports()
             .iter()
@@ -161,7 +174,9 @@ impl Reconciler {
                 plan.ports.get(slot).is_none_or(|p| {
                     p.name != port.name()
                         || p.ifindex != port.ifindex()
-                        || mode_of(p.steering) != port.mode()
+                        || mode_of(p.steering, kernel_tier) != port.mode()
+                        || p.vnet.as_ref().and_then(|v| plan.vnet_counters.get(v))
+                            .is_some_and(|&bd| usize::from(port.bd()) != bd)
                 })
             })
             .map(|(slot, _)| *slot)
@@ -201,27 +216,44 @@ impl Reconciler {
     }
 
     /// Takes over the planned ports the dataplane does not own yet.
-    fn take_over_new(&mut self, planned: impl Iterator<Item = (PortSlot, lower::PlannedPort)>) {
+    fn take_over_new(
+        &mut self,
+        planned: impl Iterator<Item = (PortSlot, lower::PlannedPort)>,
+        kernel_bds: &std::collections::BTreeMap<String, usize>,
+    ) {
         let host = self.applied.host_mut();
+        let kernel_tier = host.kernel_tier();
         for (slot, planned) in planned {
             if host.ports().contains_key(&slot) {
                 continue;
             }
-            let mode = mode_of(planned.steering);
+            let mode = mode_of(planned.steering, kernel_tier);
+            let bd = planned
+                .vnet
+                .as_ref()
+                .and_then(|v| kernel_bds.get(v))
+                .and_then(|&b| u16::try_from(b).ok())
+                .unwrap_or(0);
             let request = PortRequest {
                 slot,
                 name: planned.name.clone(),
                 ifindex: planned.ifindex,
                 mode,
                 host_mac: planned.host_mac,
+                kernel_tier,
+                bd,
+                // XDP can hand frames to a tap; to a veth only if its peer
+                // receives them (NAPI), which a guest's veth does not by
+                // default: those go through userspace from the wire.
+                xdp_target: planned.kind.as_deref() == Some("tun"),
             };
             match host.take_over(request) {
                 Ok(port) => {
                     tracing::info!(
                         port = %port.name(),
-                        role = if mode == PortMode::SteerAll { "guest" } else { "uplink" },
+                        role = if mode == PortMode::SteerMatched { "uplink" } else { "guest" },
                         vnet = planned.vnet.as_deref().unwrap_or("-"),
-                        xdp = port.attach().as_str(),
+                        hook = port.hook(),
                         queues = port.queues(),
                         host_path = port.host_mac().is_some(),
                         "took the port over"

@@ -91,7 +91,7 @@ fn status(daemon: &DaemonView) -> Value {
                 "ifname": p.name(),
                 "ifindex": p.ifindex(),
                 "role": role_name(daemon.tables(), p.slot()),
-                "xdp_mode": p.attach().as_str(),
+                "xdp_mode": p.hook(),
                 "queues": p.queues(),
             })
         })
@@ -222,7 +222,7 @@ fn ports(daemon: &DaemonView, filter: &Filter) -> Value {
                 "slot": p.slot(),
                 "role": role_name(daemon.tables(), p.slot()),
                 "vnets": port_vnets(daemon.tables(), p.slot()),
-                "xdp_mode": p.attach().as_str(),
+                "xdp_mode": p.hook(),
                 "queues": p.queues(),
                 "host_path": p.host_mac().is_some(),
             });

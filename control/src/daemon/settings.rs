@@ -17,6 +17,7 @@
 //! fdb_size = 16384               # MAC table capacity
 //! fdb_age_secs = 300             # MAC ageing time
 //! config_poll_ms = 1000          # how often the SDN files are checked for changes
+//! kernel_tier = true             # forward established traffic in the kernel (false: userspace only)
 //!
 //! [ports]                        # explicit guest ports: interface = VNet
 //! tap100i0 = "myvnet1"
@@ -63,6 +64,8 @@ pub struct SettingsFile {
     pub fdb_age_secs: Option<u64>,
     /// Configuration poll interval in milliseconds.
     pub config_poll_ms: Option<u64>,
+    /// Whether the kernel tier forwards established traffic.
+    pub kernel_tier: Option<bool>,
     /// Explicit guest ports: interface name -> VNet.
     #[serde(default)]
     pub ports: BTreeMap<String, String>,
@@ -196,6 +199,11 @@ pub struct Args {
     /// [default: 1000].
     #[arg(long)]
     pub config_poll_ms: Option<u64>,
+    /// Forward established traffic in the kernel tier (tc on guest ports,
+    /// XDP on uplinks), userspace handling the rest; `off` runs everything
+    /// through userspace (AF_XDP) [default: on].
+    #[arg(long, value_name = "on|off", value_parser = parse_on_off)]
+    pub kernel_tier: Option<bool>,
 }
 
 /// Effective daemon settings (defaults < settings file < flags).
@@ -227,6 +235,16 @@ pub struct Settings {
     pub fdb_age_secs: u64,
     /// Configuration poll interval in milliseconds.
     pub config_poll_ms: u64,
+    /// Whether the kernel tier forwards established traffic.
+    pub kernel_tier: bool,
+}
+
+fn parse_on_off(value: &str) -> Result<bool, String> {
+    match value {
+        "on" | "true" | "yes" => Ok(true),
+        "off" | "false" | "no" => Ok(false),
+        other => Err(format!("{other:?}: expected on or off")),
+    }
 }
 
 fn parse_port(value: &str) -> Result<(String, String), String> {
@@ -319,6 +337,7 @@ impl Settings {
                 .or(file.config_poll_ms)
                 .unwrap_or(1000)
                 .max(50),
+            kernel_tier: args.kernel_tier.or(file.kernel_tier).unwrap_or(true),
         })
     }
 }

@@ -13,6 +13,7 @@
 
 pub mod counters_json;
 pub mod ports;
+pub mod punt;
 pub mod vlan_offload;
 
 use std::collections::BTreeMap;
@@ -80,6 +81,9 @@ pub enum HostError {
     /// A port slot that holds no port.
     #[error("port slot {0} is not taken over")]
     NoSuchPort(PortSlot),
+    /// The punt device could not be set up.
+    #[error("the punt device: {0}")]
+    Punt(String),
 }
 
 /// How to start the dataplane.
@@ -96,6 +100,9 @@ pub struct HostConfig {
     pub fdb_capacity: usize,
     /// MAC ageing time (`None`: the worker's default).
     pub fdb_age: Option<Duration>,
+    /// Forward established traffic in the kernel tier (guest ports get the
+    /// tc program, misses reach userspace through the punt device).
+    pub kernel_tier: bool,
 }
 
 /// The running dataplane: XDP program, worker, owned ports and steering
@@ -106,6 +113,7 @@ pub struct DataplaneHost {
     attach: AttachMode,
     ports: BTreeMap<PortSlot, AttachedPort>,
     steer: Vec<SteerKey>,
+    punt: Option<punt::PuntDevice>,
 }
 
 impl DataplaneHost {
@@ -129,13 +137,53 @@ impl DataplaneHost {
             },
             tables,
         )?;
-        Ok(DataplaneHost {
+        let mut host = DataplaneHost {
             xdp,
             worker,
             attach: config.attach,
             ports: BTreeMap::new(),
             steer: Vec::new(),
-        })
+            punt: None,
+        };
+        if config.kernel_tier {
+            host.punt = Some(punt::PuntDevice::create(&mut host.xdp, &host.worker)?);
+            let writer = host
+                .xdp
+                .kernel()
+                .fdb_writer()
+                .map_err(xsdn_dataplane::xdp::XdpError::Kernel)?;
+            host.worker.attach_kernel_tier(writer)?;
+        }
+        Ok(host)
+    }
+
+    /// Whether the kernel tier runs.
+    pub fn kernel_tier(&self) -> bool {
+        self.punt.is_some()
+    }
+
+    /// Writes the kernel tier's maps for `tables` (their generations
+    /// assigned) and frees the MAC entries no bridge domain can use any
+    /// more. Does nothing without the kernel tier.
+    pub fn apply_kernel_layout(&mut self, tables: &ForwardingTables) -> Result<(), HostError> {
+        if self.punt.is_none() {
+            return Ok(());
+        }
+        let kernel = self.xdp.kernel();
+        let layout = xsdn_dataplane::kernel_tier::layout(tables);
+        kernel
+            .apply(&layout)
+            .map_err(xsdn_dataplane::xdp::XdpError::Kernel)?;
+        kernel
+            .sweep_stale()
+            .map_err(xsdn_dataplane::xdp::XdpError::Kernel)?;
+        Ok(())
+    }
+
+    /// The loaded programs and their maps, to read (counters, the kernel
+    /// tier's entries).
+    pub fn programs(&self) -> &XdpSteering {
+        &self.xdp
     }
 
     /// The reader of the XDP program's log records (once).
@@ -224,6 +272,9 @@ impl DataplaneHost {
         }
         for key in std::mem::take(&mut self.steer) {
             let _ = self.xdp.remove_steer(key);
+        }
+        if let Some(punt) = self.punt.take() {
+            punt.remove(&mut self.xdp, &self.worker);
         }
         Ok(self.xdp.detach_all()?)
     }

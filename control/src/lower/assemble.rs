@@ -212,6 +212,8 @@ impl<'a> Assembly<'a> {
             self.warn(vnet, format!("uplink {}: {e}", link.name));
             return None;
         }
+        // The slot was just configured: this cannot fail.
+        let _ = self.plan.tables.set_ifindex(slot, link.ifindex);
         self.plan.ports.insert(
             slot,
             PlannedPort {
@@ -220,6 +222,7 @@ impl<'a> Assembly<'a> {
                 steering: Steering::Matched,
                 vnet: None,
                 host_mac: None,
+                kind: link.kind.clone(),
             },
         );
         Some(slot)
@@ -253,6 +256,8 @@ impl<'a> Assembly<'a> {
                 .add_guest_port(slot, &link.name, mac, link.mtu, bd)
             {
                 Ok(()) => {
+                    // The slot was just configured: this cannot fail.
+                    let _ = self.plan.tables.set_ifindex(slot, link.ifindex);
                     self.plan.ports.insert(
                         slot,
                         PlannedPort {
@@ -261,6 +266,7 @@ impl<'a> Assembly<'a> {
                             steering: Steering::All,
                             vnet: Some(vnet.name.clone()),
                             host_mac: found.host_mac,
+                            kind: link.kind.clone(),
                         },
                     );
                 }

@@ -47,6 +47,9 @@ pub struct PlannedPort {
     /// A guest port whose VNet bridge carries host addresses: the bridge's
     /// MAC (frames for the host's stack go to the kernel).
     pub host_mac: Option<[u8; 6]>,
+    /// The interface's kind (`tun` for a VM's tap, `veth` for a
+    /// container's), as the kernel reports it.
+    pub kind: Option<String>,
 }
 
 /// The dataplane state for one configuration and kernel generation.

@@ -78,6 +78,33 @@ pub enum Learned {
     Refused,
 }
 
+/// A change of the table, as the in-kernel tier must mirror it (see
+/// [`Fdb::track_changes`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FdbChange {
+    /// `mac` now lives at `location` in `bd` (new, moved, or a static
+    /// entry installed).
+    Installed {
+        /// Bridge domain.
+        bd: BdId,
+        /// MAC address.
+        mac: EthernetAddress,
+        /// Where it lives.
+        location: Location,
+    },
+    /// `mac` is no longer known in `bd` (aged, removed, flushed).
+    Removed {
+        /// Bridge domain.
+        bd: BdId,
+        /// MAC address.
+        mac: EthernetAddress,
+    },
+}
+
+/// Changes kept between two drains; beyond, the log overflows and the
+/// reader must resynchronize from the whole table.
+pub const CHANGE_LOG: usize = 4096;
+
 /// Why [`Fdb::insert_static`] failed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum FdbError {
@@ -183,6 +210,10 @@ pub struct Fdb {
     /// Scratch list for [`Fdb::remap`], allocated once at creation with
     /// room for every entry, so a remap never allocates.
     rekeyed: Vec<Rekeyed>,
+    /// Changes since the last drain, when tracking ([`Fdb::track_changes`]).
+    changes: Option<heapless::Deque<FdbChange, CHANGE_LOG>>,
+    /// Changes were lost since the last drain: mirror the whole table.
+    overflowed: bool,
 }
 
 /// An entry [`Fdb::remap`] moves to another bridge domain: key, location,
@@ -212,6 +243,8 @@ impl Fdb {
             sweep_cursor: 0,
             stats: Arc::new(FdbStats::default()),
             rekeyed: Vec::with_capacity(max_entries),
+            changes: None,
+            overflowed: false,
         }
     }
 
@@ -282,6 +315,51 @@ impl Fdb {
         }
     }
 
+    /// Starts (or stops) logging changes for a mirror of the table (the
+    /// in-kernel tier): [`Fdb::drain_changes`] then hands them out. The
+    /// log is bounded ([`CHANGE_LOG`]); when it overflows, the drain says
+    /// so and the mirror must be rebuilt from [`Fdb::entries`].
+    pub fn track_changes(&mut self, on: bool) {
+        self.changes = on.then(|| heapless::Deque::new());
+        self.overflowed = on;
+    }
+
+    /// Hands every logged change to `apply`, oldest first, and empties the
+    /// log. Returns true, applying nothing, if changes were lost since the
+    /// last drain (or tracking just started, or the mirror was
+    /// invalidated): the mirror must then be rebuilt from the table.
+    pub fn drain_changes(&mut self, mut apply: impl FnMut(FdbChange)) -> bool {
+        let Some(log) = self.changes.as_mut() else {
+            return false;
+        };
+        if std::mem::take(&mut self.overflowed) {
+            log.clear();
+            return true;
+        }
+        while let Some(change) = log.pop_front() {
+            apply(change);
+        }
+        false
+    }
+
+    /// Marks the mirror as needing a rebuild (e.g. after a new tables
+    /// generation changed what the entries mean).
+    pub fn invalidate_mirror(&mut self) {
+        if self.changes.is_some() {
+            self.overflowed = true;
+        }
+    }
+
+    #[inline]
+    fn log(&mut self, change: FdbChange) {
+        if let Some(log) = self.changes.as_mut()
+            && log.push_back(change).is_err()
+        {
+            log.clear();
+            self.overflowed = true;
+        }
+    }
+
     /// Records that `mac` sent a frame from `location` in `bd` at `now`.
     #[inline]
     pub fn learn(
@@ -309,6 +387,7 @@ impl Fdb {
                 }
                 slot.set_location(location);
                 self.stats.moved.inc();
+                self.log(FdbChange::Installed { bd, mac: *mac, location });
                 Learned::Moved
             }
             Probe::Vacant(idx) if self.len < self.max_entries => {
@@ -319,6 +398,7 @@ impl Fdb {
                 slot.set_location(location);
                 self.set_len(self.len + 1);
                 self.stats.learned.inc();
+                self.log(FdbChange::Installed { bd, mac: *mac, location });
                 Learned::New
             }
             Probe::Vacant(_) | Probe::Full => {
@@ -362,6 +442,8 @@ impl Fdb {
         slot.last_seen = last_seen;
         slot.is_static = is_static;
         slot.set_location(location);
+        let (bd, mac) = unkey(key);
+        self.log(FdbChange::Installed { bd, mac, location });
         Ok(())
     }
 
@@ -380,6 +462,8 @@ impl Fdb {
     /// Empties slot `idx` and shifts the following entries of its cluster
     /// back, so that no probe sequence has a hole (Knuth's algorithm R).
     fn remove_at(&mut self, mut hole: usize) {
+        let (bd, mac) = unkey(self.slots[hole].key);
+        self.log(FdbChange::Removed { bd, mac });
         let mut next = (hole + 1) & self.mask;
         loop {
             let key = self.slots[next].key;
@@ -535,6 +619,25 @@ impl Fdb {
             },
             is_static: slot.is_static,
         }
+    }
+
+    /// Hands the entries of slots `start..start + budget` to `visit` (ages
+    /// at `now`); returns where to go on, or `None` once the table is done.
+    /// Bounded work per call: for mirroring the table a part at a time.
+    pub fn scan_part(
+        &self,
+        start: usize,
+        budget: usize,
+        now: Tick,
+        mut visit: impl FnMut(FdbEntry),
+    ) -> Option<usize> {
+        let end = start.saturating_add(budget).min(self.slots.len());
+        for slot in self.slots.get(start..end).unwrap_or_default() {
+            if slot.key != EMPTY {
+                visit(self.entry_of(slot, now));
+            }
+        }
+        (end < self.slots.len()).then_some(end)
     }
 
     /// Every entry, in table order, with its age at `now` (for `xsdn show

@@ -76,6 +76,33 @@ fn vtep_action(
     })
 }
 
+/// The action that reaches a MAC living at `location` in bridge domain
+/// `bd`, whoever sends to it: `None` when the location is not (or no
+/// longer) a member of the domain or is a peer without a resolved next
+/// hop. (The source rules, `same_port`, `port_isolated` and split horizon,
+/// are [`lookup`]'s.)
+pub fn action_to(
+    tables: &ForwardingTables,
+    bd: BdId,
+    domain: &BridgeDomain,
+    location: Location,
+) -> Option<Action> {
+    match location {
+        Location::Port(port) if is_guest_of(tables, port, bd) => Some(Action {
+            port,
+            encap: Encap::Plain,
+        }),
+        Location::Port(port) if is_uplink_of(tables, port, domain) => Some(Action {
+            port,
+            encap: domain.encap.uplink_encap(),
+        }),
+        Location::Vtep(vtep) if domain.vteps.contains(&vtep) => {
+            vtep_action(tables, domain, vtep)?.ok()
+        }
+        Location::Port(_) | Location::Vtep(_) => None,
+    }
+}
+
 /// The unicast output for `dst`: `Ok(None)` to flood, `Err` to drop.
 #[inline]
 pub(super) fn lookup(

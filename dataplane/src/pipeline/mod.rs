@@ -92,7 +92,8 @@ use std::sync::Arc;
 use crate::counters::DropReason;
 use crate::tables::{ForwardingTables, MAX_VXLAN_PORTS, PortSlot, VtepIdx};
 
-pub use fdb::{Fdb, FdbEntry, Location, Tick};
+pub use fdb::{Fdb, FdbChange, FdbEntry, Location, Tick};
+pub use forward::action_to;
 pub use generation::Generation;
 pub use key::{FlowKey, TagKey, VxlanKey};
 pub use observe::{Observer, Quiet, Stage};
@@ -301,6 +302,9 @@ impl Pipeline {
             let location = forward::carry_location(&old, new, new_bd, entry.location)?;
             Some((new_bd, location))
         });
+        // What an entry means (its action, its generation in the kernel
+        // tier) may have changed with the tables: a mirror must be rebuilt.
+        self.fdb.invalidate_mirror();
         self.vxlan_ports.clear();
         for port in new.vxlan_udp_ports() {
             // `vxlan_udp_ports` yields at most MAX_VXLAN_PORTS ports.

@@ -134,6 +134,9 @@ pub struct PortEntry {
     pub role: PortRole,
     /// The interface's MAC address.
     pub mac: EthernetAddress,
+    /// The interface index (0 while unknown: the kernel tier then leaves
+    /// the port to userspace).
+    pub ifindex: u32,
     /// The interface MTU (IP payload bytes; see the pipeline's MTU rule).
     pub mtu: u32,
 }
@@ -145,6 +148,7 @@ impl PortEntry {
             name: String::new(),
             role: PortRole::Unused,
             mac: EthernetAddress::ZERO,
+            ifindex: 0,
             mtu: 0,
         }
     }
@@ -224,6 +228,9 @@ pub struct BridgeDomain {
     pub learning: bool,
     /// `isolate-ports`: guests reach the uplink/VTEPs but not each other.
     pub isolate_ports: bool,
+    /// The in-kernel tier's generation of this domain (see
+    /// `kernel_tier::Generations`; 0 until assigned).
+    pub kernel_generation: u32,
 }
 
 impl BridgeDomain {
@@ -240,6 +247,7 @@ impl BridgeDomain {
             counter_slot: 0,
             learning: true,
             isolate_ports: false,
+            kernel_generation: 0,
         }
     }
 
@@ -447,6 +455,20 @@ impl ForwardingTables {
         ForwardingTables::default()
     }
 
+    /// Records the interface index of configured port `port`.
+    pub fn set_ifindex(&mut self, port: PortSlot, ifindex: u32) -> Result<(), TablesError> {
+        match self.ports.get_mut(port.index()) {
+            Some(entry) if entry.role != PortRole::Unused => {
+                entry.ifindex = ifindex;
+                Ok(())
+            }
+            _ => Err(TablesError::WrongPortRole {
+                port,
+                expected: "a configured port",
+            }),
+        }
+    }
+
     /// The entry of port slot `port` (`None` beyond the configured slots).
     #[inline]
     pub fn port(&self, port: PortSlot) -> Option<&PortEntry> {
@@ -502,6 +524,7 @@ impl ForwardingTables {
             name: name.to_owned(),
             role: PortRole::Uplink,
             mac,
+            ifindex: 0,
             mtu,
         };
         self.claim_port(port, entry)
@@ -523,6 +546,7 @@ impl ForwardingTables {
             name: name.to_owned(),
             role: PortRole::Guest { bd },
             mac,
+            ifindex: 0,
             mtu,
         };
         self.claim_port(port, entry)?;

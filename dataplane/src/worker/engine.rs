@@ -15,6 +15,10 @@
 use std::sync::Arc;
 use std::time::Instant;
 
+use xsdn_common::ethertype::QINQ;
+use xsdn_common::kernel_tier::PUNT_META_LEN;
+
+use super::kernel_sync::KernelSync;
 use crate::counters::{DropReason, PortCounters};
 use crate::pipeline::{Egress, Fate, Pipeline, PipelineCounters, RxFrame, Tick};
 use crate::tables::{MAX_PORTS, PortSlot};
@@ -45,6 +49,13 @@ pub struct Engine {
     /// Open ports, by slot index.
     pub(super) ports: Vec<Option<PortQueues>>,
     pub(super) pipeline: Pipeline,
+    /// The punt device: guest frames the kernel tier hands to userspace,
+    /// each behind an 802.1ad tag naming its port slot.
+    pub(super) punt: Option<PortQueues>,
+    /// Punted frames without a valid port tag (dropped).
+    pub(super) punt_rejected: u64,
+    /// The kernel tier's MAC table mirror, once attached.
+    pub(super) kernel: Option<KernelSync>,
     counters: Arc<PipelineCounters>,
     /// Frames waiting for transmission, by egress slot index.
     staged: Vec<FrameBatch>,
@@ -62,6 +73,9 @@ impl Engine {
             ports: vec![None; MAX_PORTS],
             counters: pipeline.counters(),
             pipeline,
+            punt: None,
+            punt_rejected: 0,
+            kernel: None,
             staged: (0..MAX_PORTS).map(|_| FrameBatch::new()).collect(),
             rx: FrameBatch::new(),
             pollfds: Vec::with_capacity(MAX_PORTS + 1),
@@ -118,6 +132,10 @@ impl Engine {
                 self.flush_all();
             }
         }
+        received += self.poll_punt(now);
+        if let Some(kernel) = self.kernel.as_mut() {
+            kernel.sync(&mut self.pipeline);
+        }
         self.tx_in_flight = false;
         for port in &self.ports {
             if let Some(q) = port.as_ref().and_then(PortQueues::tx_queue) {
@@ -126,6 +144,76 @@ impl Engine {
         }
         self.pipeline.tick(now);
         received
+    }
+
+    /// Receives and forwards what the punt device delivered.
+    fn poll_punt(&mut self, now: Tick) -> usize {
+        let mut received = 0;
+        let queues = self.punt.as_ref().map_or(0, |p| p.queues.len());
+        for i in 0..queues {
+            let Some(q) = self.punt.as_ref().and_then(|p| p.queues.get(i).copied()) else {
+                break;
+            };
+            self.xsk.reap(q);
+            self.xsk.refill(q);
+            let n = self.xsk.receive(q, &mut self.rx);
+            if n == 0 {
+                continue;
+            }
+            received += n;
+            self.process_punted(now);
+            self.flush_all();
+        }
+        received
+    }
+
+    /// Forwards punted frames: each carries its port slot in an outer
+    /// 802.1ad tag, which is taken off before the walk sees the frame.
+    fn process_punted(&mut self, now: Tick) {
+        let mut batch = core::mem::take(&mut self.rx);
+        let mut kept = FrameBatch::new();
+        let mut ingress = None;
+        for mut frame in batch.drain(..) {
+            let slot = self.untag_punted(&mut frame);
+            match slot {
+                Some(slot) if ingress.is_none_or(|i| i == slot) => {
+                    ingress = Some(slot);
+                    // Capacity: at most as many frames as `batch` held.
+                    let _ = kept.push(frame);
+                }
+                Some(slot) => {
+                    // Another port's frame: forward what is kept first, so
+                    // each port's frames keep their order.
+                    if let Some(port) = ingress {
+                        self.rx = core::mem::take(&mut kept);
+                        self.process_batch(port, now);
+                    }
+                    ingress = Some(slot);
+                    let _ = kept.push(frame);
+                }
+                None => {
+                    self.punt_rejected += 1;
+                    self.xsk.pool().free(frame);
+                }
+            }
+        }
+        if let Some(port) = ingress {
+            self.rx = kept;
+            self.process_batch(port, now);
+        }
+        self.rx = batch;
+    }
+
+    /// Takes the port tag off a punted frame; `None` if it has none.
+    fn untag_punted(&mut self, frame: &mut Frame) -> Option<PortSlot> {
+        let data = self.xsk.area().data_mut(frame);
+        if data.len() < 12 + PUNT_META_LEN + 2 || data[12..14] != QINQ.to_be_bytes() {
+            return None;
+        }
+        let vid = u16::from_be_bytes([data[14], data[15]]) & 0x0fff;
+        let slot = PortSlot::new(usize::from(vid))?;
+        data.copy_within(0..12, PUNT_META_LEN);
+        frame.pull_head(PUNT_META_LEN as u32).then_some(slot)
     }
 
     fn process_batch(&mut self, ingress: PortSlot, now: Tick) {
@@ -173,6 +261,13 @@ impl Engine {
                     .and_then(PortQueues::tx_queue);
                 flush(area, rings, queue, batch, self.counters.port(port));
             }
+        }
+    }
+
+    /// Frees every staged frame (before closing the punt device).
+    pub(super) fn discard_all_staged(&mut self) {
+        for port in PortSlot::all() {
+            self.discard_staged(port);
         }
     }
 

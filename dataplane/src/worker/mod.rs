@@ -10,6 +10,7 @@
 //! sleeps in `poll(2)` when idle and never spins.
 
 mod engine;
+mod kernel_sync;
 
 use std::io;
 use std::os::fd::RawFd;
@@ -22,6 +23,7 @@ use engine::Engine;
 pub use engine::PortQueues;
 
 use crate::counters::PortCounters;
+use crate::kernel_tier::FdbWriter;
 use crate::pipeline::{Fdb, Generation, Pipeline, PipelineCounters, Tick};
 use crate::tables::{ForwardingTables, PortSlot};
 use crate::xsk::{Waker, XskSet, XskSettings};
@@ -68,6 +70,10 @@ pub struct WorkerView<'a> {
     pub ports: &'a [Option<PortQueues>],
     /// The worker's clock (milliseconds since start), for FDB ages.
     pub now: Tick,
+    /// Punted frames without a valid port tag, dropped.
+    pub punt_rejected: u64,
+    /// MAC entries the kernel tier refused (its table full).
+    pub kernel_refused: u64,
 }
 
 impl WorkerView<'_> {
@@ -91,8 +97,17 @@ enum Command {
     OpenPort {
         slot: PortSlot,
         name: String,
+        tx_only: bool,
         reply: mpsc::Sender<io::Result<Vec<(u32, RawFd)>>>,
     },
+    OpenPunt {
+        name: String,
+        reply: mpsc::Sender<io::Result<Vec<(u32, RawFd)>>>,
+    },
+    ClosePunt {
+        reply: mpsc::Sender<()>,
+    },
+    AttachKernelTier(FdbWriter),
     ClosePort {
         slot: PortSlot,
         reply: mpsc::Sender<()>,
@@ -219,15 +234,65 @@ impl WorkerHandle {
         slot: PortSlot,
         name: &str,
     ) -> Result<io::Result<Vec<(u32, RawFd)>>, WorkerError> {
+        self.open(slot, name, false)
+    }
+
+    /// Opens transmit-only AF_XDP sockets on interface `name` as port
+    /// `slot` (a guest port served by the tc program, whose received
+    /// frames reach the worker through the punt device instead); returns
+    /// `(queue id, socket fd)` of each.
+    pub fn open_port_tx_only(
+        &self,
+        slot: PortSlot,
+        name: &str,
+    ) -> Result<io::Result<Vec<(u32, RawFd)>>, WorkerError> {
+        self.open(slot, name, true)
+    }
+
+    fn open(
+        &self,
+        slot: PortSlot,
+        name: &str,
+        tx_only: bool,
+    ) -> Result<io::Result<Vec<(u32, RawFd)>>, WorkerError> {
         let (reply, answer) = mpsc::channel();
         self.send(Command::OpenPort {
             slot,
+            name: name.to_owned(),
+            tx_only,
+            reply,
+        })?;
+        answer
+            .recv_timeout(COMMAND_TIMEOUT)
+            .map_err(|_| WorkerError::Timeout(COMMAND_TIMEOUT))
+    }
+
+    /// Opens one AF_XDP socket per RX queue of the punt device `name`;
+    /// returns `(queue id, socket fd)` for the XSKMAP's punt slots.
+    pub fn open_punt(&self, name: &str) -> Result<io::Result<Vec<(u32, RawFd)>>, WorkerError> {
+        let (reply, answer) = mpsc::channel();
+        self.send(Command::OpenPunt {
             name: name.to_owned(),
             reply,
         })?;
         answer
             .recv_timeout(COMMAND_TIMEOUT)
             .map_err(|_| WorkerError::Timeout(COMMAND_TIMEOUT))
+    }
+
+    /// Closes the punt device's sockets.
+    pub fn close_punt(&self) -> Result<(), WorkerError> {
+        let (reply, answer) = mpsc::channel();
+        self.send(Command::ClosePunt { reply })?;
+        answer
+            .recv_timeout(COMMAND_TIMEOUT)
+            .map_err(|_| WorkerError::Timeout(COMMAND_TIMEOUT))
+    }
+
+    /// Starts mirroring the MAC table into the kernel tier through
+    /// `writer` (every entry is written at once, then every change).
+    pub fn attach_kernel_tier(&self, writer: FdbWriter) -> Result<(), WorkerError> {
+        self.send(Command::AttachKernelTier(writer))
     }
 
     /// Closes the sockets of port `slot` (clear its XSKMAP slots first).
@@ -324,8 +389,24 @@ fn run(mut engine: Engine, commands: &mpsc::Receiver<Command>, waker: &Waker, st
 
 fn handle(engine: &mut Engine, command: Command) {
     match command {
-        Command::OpenPort { slot, name, reply } => {
-            let _ = reply.send(open_port(engine, slot, &name));
+        Command::OpenPort {
+            slot,
+            name,
+            tx_only,
+            reply,
+        } => {
+            let _ = reply.send(open_port(engine, slot, &name, tx_only));
+        }
+        Command::OpenPunt { name, reply } => {
+            let _ = reply.send(open_punt(engine, &name));
+        }
+        Command::ClosePunt { reply } => {
+            close_punt(engine);
+            let _ = reply.send(());
+        }
+        Command::AttachKernelTier(writer) => {
+            engine.pipeline.fdb_mut().track_changes(true);
+            engine.kernel = Some(kernel_sync::KernelSync::new(writer));
         }
         Command::ClosePort { slot, reply } => {
             close_port(engine, slot);
@@ -338,19 +419,63 @@ fn handle(engine: &mut Engine, command: Command) {
                 sockets: &engine.xsk,
                 ports: &engine.ports,
                 now: engine.now(),
+                punt_rejected: engine.punt_rejected,
+                kernel_refused: engine.kernel.as_ref().map_or(0, |k| k.refused()),
             };
             query(&view);
         }
     }
 }
 
-fn open_port(engine: &mut Engine, slot: PortSlot, name: &str) -> io::Result<Vec<(u32, RawFd)>> {
+fn open_port(
+    engine: &mut Engine,
+    slot: PortSlot,
+    name: &str,
+    tx_only: bool,
+) -> io::Result<Vec<(u32, RawFd)>> {
     close_port(engine, slot);
-    let queues = crate::netdev::rx_queues(name).min(xsdn_common::MAX_QUEUES_PER_PORT);
+    let (queues, fds) = open_queues(engine, name, tx_only)?;
+    engine.ports[slot.index()] = Some(queues);
+    Ok(fds)
+}
+
+fn open_punt(engine: &mut Engine, name: &str) -> io::Result<Vec<(u32, RawFd)>> {
+    close_punt(engine);
+    let (queues, fds) = open_queues(engine, name, false)?;
+    engine.punt = Some(queues);
+    Ok(fds)
+}
+
+fn close_punt(engine: &mut Engine) {
+    engine.discard_all_staged();
+    if let Some(punt) = engine.punt.take() {
+        for q in punt.queues {
+            engine.xsk.close(q);
+        }
+    }
+}
+
+/// One socket per RX queue of `name`.
+fn open_queues(
+    engine: &mut Engine,
+    name: &str,
+    tx_only: bool,
+) -> io::Result<(PortQueues, Vec<(u32, RawFd)>)> {
+    // A transmitting port needs one socket; a receiving one, one per queue.
+    let queues = if tx_only {
+        1
+    } else {
+        crate::netdev::rx_queues(name).min(xsdn_common::MAX_QUEUES_PER_PORT)
+    };
     let mut opened = Vec::with_capacity(queues as usize);
     let mut fds = Vec::with_capacity(queues as usize);
     for queue in 0..queues {
-        match engine.xsk.open(name, queue) {
+        let socket = if tx_only {
+            engine.xsk.open_tx_only(name, queue)
+        } else {
+            engine.xsk.open(name, queue)
+        };
+        match socket {
             Ok(q) => {
                 fds.push((queue, engine.xsk.fd(q)));
                 opened.push(q);
@@ -363,11 +488,11 @@ fn open_port(engine: &mut Engine, slot: PortSlot, name: &str) -> io::Result<Vec<
             }
         }
     }
-    engine.ports[slot.index()] = Some(PortQueues {
+    let queues = PortQueues {
         name: name.to_owned(),
         queues: opened,
-    });
-    Ok(fds)
+    };
+    Ok((queues, fds))
 }
 
 fn close_port(engine: &mut Engine, slot: PortSlot) {

@@ -122,6 +122,9 @@ struct XskQueue {
     in_tx: u32,
     /// How many chunks this queue's fill ring should hold.
     fill_target: u32,
+    /// A transmit-only socket: nothing is steered to it, so its fill ring
+    /// holds no chunks.
+    tx_only: bool,
 }
 
 /// The sockets of one worker and the UMEM they share.
@@ -190,7 +193,7 @@ impl XskSet {
             umem,
             area,
         };
-        set.bind(ANCHOR_IFACE, 0, true).map_err(|e| {
+        set.bind(ANCHOR_IFACE, 0, true, false).map_err(|e| {
             if e.raw_os_error() == Some(libc::EBUSY) || e.kind() == io::ErrorKind::ResourceBusy {
                 io::Error::new(
                     io::ErrorKind::ResourceBusy,
@@ -234,10 +237,22 @@ impl XskSet {
     /// Creates a socket for `(ifname, queue_id)`, binds it and fills its
     /// fill ring. Returns its slot, stable until [`XskSet::close`].
     pub fn open(&mut self, ifname: &str, queue_id: u32) -> io::Result<QueueIdx> {
-        self.bind(ifname, queue_id, false)
+        self.bind(ifname, queue_id, false, false)
     }
 
-    fn bind(&mut self, ifname: &str, queue_id: u32, anchor: bool) -> io::Result<QueueIdx> {
+    /// Like [`XskSet::open`], for a socket that only transmits (no program
+    /// steers frames to it): its fill ring gets no chunks.
+    pub fn open_tx_only(&mut self, ifname: &str, queue_id: u32) -> io::Result<QueueIdx> {
+        self.bind(ifname, queue_id, false, true)
+    }
+
+    fn bind(
+        &mut self,
+        ifname: &str,
+        queue_id: u32,
+        anchor: bool,
+        tx_only: bool,
+    ) -> io::Result<QueueIdx> {
         let slot = if anchor {
             0
         } else {
@@ -301,7 +316,8 @@ impl XskSet {
             user,
             in_fill: 0,
             in_tx: 0,
-            fill_target: if anchor {
+            tx_only: anchor || tx_only,
+            fill_target: if anchor || tx_only {
                 0
             } else {
                 self.rings.settings.fill_target
@@ -322,11 +338,14 @@ impl XskSet {
     /// half the UMEM stays free for TX and flooded copies. Queues above
     /// their new target drain to it as frames arrive.
     fn rebalance(&mut self) {
-        let open = self.open_queues().count().max(1) as u32;
+        let receiving = self.rings.queues.iter().skip(1).flatten();
+        let open = receiving.filter(|q| !q.tx_only).count().max(1) as u32;
         let share = (self.rings.settings.frames / 2 / open).max(64);
         let target = share.min(self.rings.settings.fill_target);
         for queue in self.rings.queues.iter_mut().skip(1).flatten() {
-            queue.fill_target = target;
+            if !queue.tx_only {
+                queue.fill_target = target;
+            }
         }
     }
 

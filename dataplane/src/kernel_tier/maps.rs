@@ -1,0 +1,277 @@
+//! The kernel tier's maps from userspace: typed handles, applied by diff,
+//! the MAC-table writer the worker owns, and the per-CPU counters.
+
+use std::collections::HashMap as StdHashMap;
+use std::os::fd::AsFd;
+
+use aya::Ebpf;
+use aya::maps::{Array, HashMap, IterableMap, Map, MapData, MapError, PerCpuArray};
+use xsdn_common::kernel_tier::{
+    BDS_MAP, BdConf, BindValue, FDB_MAP, FdbKey, FdbValue, IpKey, KSTATS_MAP, LOCAL_IPS_MAP,
+    MAX_KERNEL_BDS, PEERS_MAP, PUNT_MAP, PeerKey, TAG_BIND_MAP, TagBindKey, VNI_BIND_MAP,
+    VniBindKey, kstat,
+};
+use xsdn_common::MAX_PORTS;
+
+use super::layout::Layout;
+
+/// Errors of the kernel tier's maps.
+#[derive(Debug, thiserror::Error)]
+pub enum KernelMapsError {
+    /// The object has no such map.
+    #[error("the eBPF object has no map {0}")]
+    Missing(&'static str),
+    /// A map operation failed.
+    #[error("{what}")]
+    Map {
+        /// What was attempted.
+        what: String,
+        /// The failure.
+        #[source]
+        source: Box<MapError>,
+    },
+    /// Duplicating a map handle failed.
+    #[error("duplicating the handle of map {0}")]
+    Dup(&'static str, #[source] std::io::Error),
+}
+
+fn map_err(what: impl Into<String>) -> impl FnOnce(MapError) -> KernelMapsError {
+    let what = what.into();
+    move |source| KernelMapsError::Map {
+        what,
+        source: Box::new(source),
+    }
+}
+
+fn take(ebpf: &mut Ebpf, name: &'static str) -> Result<Map, KernelMapsError> {
+    ebpf.take_map(name).ok_or(KernelMapsError::Missing(name))
+}
+
+/// Typed handles on every map of the kernel tier but the MAC table's
+/// writer (see [`FdbWriter`]), and what was last written to them.
+pub struct KernelMaps {
+    bds: Array<MapData, BdConf>,
+    tag_binds: HashMap<MapData, TagBindKey, BindValue>,
+    vni_binds: HashMap<MapData, VniBindKey, BindValue>,
+    peers: HashMap<MapData, PeerKey, u32>,
+    local_ips: HashMap<MapData, IpKey, u32>,
+    fdb: HashMap<MapData, FdbKey, FdbValue>,
+    kstats: PerCpuArray<MapData, u64>,
+    punt: Array<MapData, u32>,
+    written: Layout,
+}
+
+/// The kernel tier's counters, summed over CPUs.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct KernelCounters {
+    /// Per port slot: [`kstat`] port fields.
+    pub ports: Vec<[u64; kstat::PORT_STATS as usize]>,
+    /// Per kernel bridge domain id: [`kstat`] bridge domain fields.
+    pub bds: Vec<[u64; kstat::BD_STATS as usize]>,
+}
+
+impl KernelMaps {
+    /// Takes the kernel tier's maps out of a loaded object.
+    pub fn take(ebpf: &mut Ebpf) -> Result<KernelMaps, KernelMapsError> {
+        Ok(KernelMaps {
+            bds: Array::try_from(take(ebpf, BDS_MAP)?).map_err(map_err(BDS_MAP))?,
+            tag_binds: HashMap::try_from(take(ebpf, TAG_BIND_MAP)?)
+                .map_err(map_err(TAG_BIND_MAP))?,
+            vni_binds: HashMap::try_from(take(ebpf, VNI_BIND_MAP)?)
+                .map_err(map_err(VNI_BIND_MAP))?,
+            peers: HashMap::try_from(take(ebpf, PEERS_MAP)?).map_err(map_err(PEERS_MAP))?,
+            local_ips: HashMap::try_from(take(ebpf, LOCAL_IPS_MAP)?)
+                .map_err(map_err(LOCAL_IPS_MAP))?,
+            fdb: HashMap::try_from(take(ebpf, FDB_MAP)?).map_err(map_err(FDB_MAP))?,
+            kstats: PerCpuArray::try_from(take(ebpf, KSTATS_MAP)?).map_err(map_err(KSTATS_MAP))?,
+            punt: Array::try_from(take(ebpf, PUNT_MAP)?).map_err(map_err(PUNT_MAP))?,
+            written: Layout::default(),
+        })
+    }
+
+    /// A second handle on the MAC table, for the worker thread.
+    pub fn fdb_writer(&self) -> Result<FdbWriter, KernelMapsError> {
+        let fd = self
+            .fdb
+            .map()
+            .fd()
+            .as_fd()
+            .try_clone_to_owned()
+            .map_err(|e| KernelMapsError::Dup(FDB_MAP, e))?;
+        let data = MapData::from_fd(fd).map_err(map_err(FDB_MAP))?;
+        let map = Map::from_map_data(data).map_err(map_err(FDB_MAP))?;
+        Ok(FdbWriter {
+            map: HashMap::try_from(map).map_err(map_err(FDB_MAP))?,
+        })
+    }
+
+    /// Names the punt device (0: none; guest frames then go to the kernel
+    /// bridges instead of userspace).
+    pub fn set_punt(&mut self, ifindex: u32) -> Result<(), KernelMapsError> {
+        self.punt.set(0, ifindex, 0).map_err(map_err("PUNT[0]"))
+    }
+
+    /// Writes `layout`: adds and updates what is new, removes what is gone
+    /// (a bridge domain that is gone becomes inactive). Bridge domains are
+    /// written first when they are added, last when they are removed, so
+    /// the programs never see a binding to a domain that is not live.
+    pub fn apply(&mut self, layout: &Layout) -> Result<(), KernelMapsError> {
+        for (&id, conf) in &layout.bds {
+            if self.written.bds.get(&id) != Some(conf) {
+                self.bds
+                    .set(u32::from(id), conf, 0)
+                    .map_err(map_err(format!("BDS[{id}]")))?;
+            }
+        }
+        sync(&mut self.tag_binds, &self.written.tag_binds, &layout.tag_binds, TAG_BIND_MAP)?;
+        sync(&mut self.vni_binds, &self.written.vni_binds, &layout.vni_binds, VNI_BIND_MAP)?;
+        let as_map = |set: &std::collections::HashSet<PeerKey>| {
+            set.iter().map(|k| (*k, 1u32)).collect::<StdHashMap<_, _>>()
+        };
+        sync(
+            &mut self.peers,
+            &as_map(&self.written.peers),
+            &as_map(&layout.peers),
+            PEERS_MAP,
+        )?;
+        let as_map = |set: &std::collections::HashSet<IpKey>| {
+            set.iter().map(|k| (*k, 1u32)).collect::<StdHashMap<_, _>>()
+        };
+        sync(
+            &mut self.local_ips,
+            &as_map(&self.written.local_ips),
+            &as_map(&layout.local_ips),
+            LOCAL_IPS_MAP,
+        )?;
+        for &id in self.written.bds.keys() {
+            if !layout.bds.contains_key(&id) {
+                self.bds
+                    .set(u32::from(id), BdConf::default(), 0)
+                    .map_err(map_err(format!("BDS[{id}]")))?;
+            }
+        }
+        self.written = layout.clone();
+        Ok(())
+    }
+
+    /// Removes MAC entries no live bridge domain can use any more (their
+    /// domain is gone or has moved to another generation); returns how
+    /// many. Entries of a stale generation are already misses; this only
+    /// gives their room back.
+    pub fn sweep_stale(&mut self) -> Result<usize, KernelMapsError> {
+        let stale: Vec<FdbKey> = self
+            .fdb
+            .iter()
+            .filter_map(Result::ok)
+            .filter(|(key, value)| {
+                self.written
+                    .bds
+                    .get(&key.bd)
+                    .is_none_or(|bd| bd.generation != value.generation)
+            })
+            .map(|(key, _)| key)
+            .collect();
+        for key in &stale {
+            match self.fdb.remove(key) {
+                Ok(()) | Err(MapError::KeyNotFound) => {}
+                Err(e) => return Err(map_err("FDB")(e)),
+            }
+        }
+        Ok(stale.len())
+    }
+
+    /// Every MAC entry, for `xsdn show`.
+    pub fn fdb_entries(&self) -> Vec<(FdbKey, FdbValue)> {
+        self.fdb.iter().filter_map(Result::ok).collect()
+    }
+
+    /// The entry of `key`, if installed.
+    pub fn fdb_entry(&self, key: &FdbKey) -> Option<FdbValue> {
+        self.fdb.get(key, 0).ok()
+    }
+
+    /// The live generation of kernel bridge domain `id`, if live.
+    pub fn bd_generation(&self, id: u16) -> Option<u32> {
+        self.written.bds.get(&id).map(|b| b.generation)
+    }
+
+    /// The counters, summed over CPUs.
+    pub fn counters(&self) -> Result<KernelCounters, KernelMapsError> {
+        let sum = |index: u32| -> Result<u64, KernelMapsError> {
+            let values = self
+                .kstats
+                .get(&index, 0)
+                .map_err(map_err(format!("KSTATS[{index}]")))?;
+            Ok(values.iter().sum())
+        };
+        let mut out = KernelCounters::default();
+        for slot in 0..MAX_PORTS {
+            let mut fields = [0u64; kstat::PORT_STATS as usize];
+            for (field, value) in fields.iter_mut().enumerate() {
+                *value = sum(kstat::port(slot, field as u32))?;
+            }
+            out.ports.push(fields);
+        }
+        let live = self.written.bds.keys().copied().max().map_or(0, |m| u32::from(m) + 1);
+        for bd in 0..live.min(MAX_KERNEL_BDS) {
+            let mut fields = [0u64; kstat::BD_STATS as usize];
+            for (field, value) in fields.iter_mut().enumerate() {
+                *value = sum(kstat::bd(bd, field as u32))?;
+            }
+            out.bds.push(fields);
+        }
+        Ok(out)
+    }
+}
+
+/// Brings one hash map from `written` to `wanted`.
+fn sync<K, V>(
+    map: &mut HashMap<MapData, K, V>,
+    written: &StdHashMap<K, V>,
+    wanted: &StdHashMap<K, V>,
+    name: &'static str,
+) -> Result<(), KernelMapsError>
+where
+    K: aya::Pod + Eq + std::hash::Hash + std::fmt::Debug,
+    V: aya::Pod + PartialEq,
+{
+    for (key, value) in wanted {
+        if written.get(key) != Some(value) {
+            map.insert(key, value, 0)
+                .map_err(map_err(format!("{name}[{key:?}]")))?;
+        }
+    }
+    for key in written.keys() {
+        if !wanted.contains_key(key) {
+            match map.remove(key) {
+                Ok(()) | Err(MapError::KeyNotFound) => {}
+                Err(e) => return Err(map_err(format!("{name}[{key:?}]"))(e)),
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The worker's handle on the kernel tier's MAC table.
+pub struct FdbWriter {
+    map: HashMap<MapData, FdbKey, FdbValue>,
+}
+
+impl FdbWriter {
+    /// Installs (or replaces) one entry; false if the kernel refused it
+    /// (the table is full).
+    pub fn install(&mut self, key: &FdbKey, value: &FdbValue) -> bool {
+        self.map.insert(key, value, 0).is_ok()
+    }
+
+    /// Removes one entry (absent is fine).
+    pub fn remove(&mut self, key: &FdbKey) {
+        let _ = self.map.remove(key);
+    }
+}
+
+impl std::fmt::Debug for FdbWriter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("FdbWriter")
+    }
+}
