@@ -25,6 +25,7 @@ pub mod capture;
 pub mod cmd;
 pub mod daemon;
 pub mod examples;
+pub mod hooks;
 pub mod iperf;
 pub mod names;
 pub mod pcap;

@@ -126,6 +126,7 @@ pub fn plan(topo: &Topology, id: &WorldId) -> Result<Plan> {
             // This link stands for a cable: VLAN tags travel in the frame.
             p.tags_in_band(n, UPLINK);
             p.tags_in_band(sw, n);
+            p.finished_on_the_wire(sw, n);
             p.enslave(n, UPLINK, NODE_BRIDGE)?;
             p.enslave(sw, n, SWITCH_BRIDGE)?;
         }
@@ -303,6 +304,21 @@ impl Planner<'_> {
             features: ["txvlan", "off", "tx-vlan-stag-hw-insert", "off"]
                 .map(String::from)
                 .to_vec(),
+        });
+    }
+
+    /// Turns checksum (and with it segmentation) offload off on the
+    /// switch's end of a cable, so every frame the switch sends to a node
+    /// is finished: a partial checksum or GSO super-frame a node hands its
+    /// uplink is completed and segmented here, as a NIC does in hardware
+    /// before the wire. Over a veth both would otherwise travel as skb
+    /// metadata, which the receiving node's XDP program cannot see.
+    fn finished_on_the_wire(&mut self, role: &str, ifname: &str) {
+        let ns = self.id.ns_name(role);
+        self.steps.push(Step::Ethtool {
+            ns,
+            ifname: ifname.to_owned(),
+            features: ["tx", "off"].map(String::from).to_vec(),
         });
     }
 

@@ -98,12 +98,12 @@ fn kill9_fails_open_restart_takes_over_sigterm_detaches() {
     let out = d1.proc.kill9().expect("kill -9");
     assert!(!out.status.success(), "kill -9: {}", out.status);
     assert!(
-        wait_until(Duration::from_secs(5), || !has_xdp(
+        wait_until(Duration::from_secs(5), || !hooked(
             &world, "node1", "tap101i0"
-        ) && !has_xdp(
+        ) && !hooked(
             &world, "node1", "eno1"
         )),
-        "XDP still attached on node1 after kill -9:\n{}",
+        "a dataplane hook still attached on node1 after kill -9:\n{}",
         world
             .exec("node1", &["ip", "link"])
             .map(|o| o.stdout)
@@ -131,7 +131,7 @@ fn kill9_fails_open_restart_takes_over_sigterm_detaches() {
 
     // Restart (the old socket file may still be there): it takes over.
     let d1 = start_daemon(&world, "node1", &config, &["tap101i0", "eno1"]);
-    assert!(has_xdp(&world, "node1", "tap101i0") && has_xdp(&world, "node1", "eno1"));
+    assert!(hooked(&world, "node1", "tap101i0") && hooked(&world, "node1", "eno1"));
     let before = d1.counters(&world);
     let sent = traffic(&world, "after the restart", &|| logs(&d1));
     assert_tcp(
@@ -163,10 +163,13 @@ fn kill9_fails_open_restart_takes_over_sigterm_detaches() {
         out.stderr
     );
     assert!(
-        !has_xdp(&world, "node1", "tap101i0"),
-        "XDP left on tap101i0"
+        !hooked(&world, "node1", "tap101i0"),
+        "a dataplane hook left on tap101i0"
     );
-    assert!(!has_xdp(&world, "node1", "eno1"), "XDP left on eno1");
+    assert!(
+        !hooked(&world, "node1", "eno1"),
+        "a dataplane hook left on eno1"
+    );
     assert!(
         !Path::new(&socket).exists(),
         "control socket {} left behind",
@@ -210,7 +213,7 @@ fn guest_ports_come_and_go_without_a_restart() {
         !ports.iter().any(|p| p == "tap103i0" || p == "tap104i0"),
         "ports of a bridge outside the configuration were taken: {ports:?}"
     );
-    assert!(!has_xdp(&world, "node1", "tap103i0"));
+    assert!(!hooked(&world, "node1", "tap103i0"));
     assert_ping(&world, "vm1", "10.0.0.3", &quick(3), "vnet0", &logs);
 
     // A guest moves into the VNet bridge (Proxmox plugs a tap the same way).
@@ -228,7 +231,10 @@ fn guest_ports_come_and_go_without_a_restart() {
         "tap103i0 not taken over 5 s after joining vnet0\n{}",
         logs()
     );
-    assert!(has_xdp(&world, "node1", "tap103i0"), "no XDP on tap103i0");
+    assert!(
+        hooked(&world, "node1", "tap103i0"),
+        "no dataplane hook on tap103i0"
+    );
     let before = d.counters(&world);
     let p = assert_ping(
         &world,
@@ -319,7 +325,7 @@ fn guest_ports_come_and_go_without_a_restart() {
         logs()
     );
     assert!(
-        wait_until(Duration::from_secs(5), || !has_xdp(
+        wait_until(Duration::from_secs(5), || !hooked(
             &world, "node1", "tap103i0"
         )),
         "XDP still on the unplugged tap103i0"
@@ -393,7 +399,10 @@ fn reload_rejects_bad_config_keeps_tables_and_follows_changes() {
         !ports.iter().any(|p| p == "tap105i0" || p == "tap106i0"),
         "ports of vnet2 (zone for node2) were taken: {ports:?}"
     );
-    assert!(!has_xdp(&world, "node1", "tap105i0"), "XDP on tap105i0");
+    assert!(
+        !hooked(&world, "node1", "tap105i0"),
+        "a dataplane hook on tap105i0"
+    );
     let generation = d.status(&world)["config_generation"]
         .as_u64()
         .expect("generation");

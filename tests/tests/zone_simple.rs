@@ -48,7 +48,7 @@ fn simple_zone_guests_talk_and_nothing_leaves_the_node() {
         "a simple zone has no uplink, yet eno1 was taken: {:?}",
         d.port_names(&world)
     );
-    assert!(!has_xdp(&world, "node1", "eno1"), "XDP on eno1");
+    assert!(!hooked(&world, "node1", "eno1"), "a dataplane hook on eno1");
     let vnets = d.show(&world, "vnets");
     assert_eq!(vnets[0]["encap"]["type"], "local", "{vnets}");
 

@@ -118,7 +118,11 @@ fn vlan_example_two_nodes_tag_10() {
     for (d, ports) in [(&d1, ["tap101i0", "eno1"]), (&d2, ["tap102i0", "eno1"])] {
         d.assert_running();
         for p in ports {
-            assert!(has_xdp(&world, &d.node, p), "{p} on {} has no XDP", d.node);
+            assert!(
+                hooked(&world, &d.node, p),
+                "{p} on {} has no dataplane hook",
+                d.node
+            );
         }
     }
     // The uplink steers only the zone's tag: the nodes' own untagged

@@ -13,6 +13,7 @@ use xsdn_dataplane::counters::DropReason;
 use xsdn_dataplane::tables::{BdEncap, PortRole, PortSlot};
 
 use xsdn_dataplane::counters::PortSnapshot;
+use xsdn_dataplane::kernel_tier::KernelPortCounters;
 use xsdn_dataplane::pipeline::BdSnapshot;
 
 use super::metrics::{Exposition, Kind};
@@ -109,14 +110,15 @@ fn role(daemon: &DaemonView, slot: PortSlot) -> &'static str {
 }
 
 fn ports(e: &mut Exposition, daemon: &DaemonView) {
+    let mut kernel_rows = Vec::new();
     let rows: Vec<(String, &'static str, PortSnapshot)> = daemon
         .ports()
         .map(|p| {
-            (
-                p.name().to_owned(),
-                role(daemon, p.slot()),
-                daemon.worker().port_counters()[p.slot().index()].snapshot(),
-            )
+            let (traffic, kernel_tier) = daemon.port_traffic(p.slot());
+            if let Some(k) = kernel_tier {
+                kernel_rows.push((p.name().to_owned(), role(daemon, p.slot()), k));
+            }
+            (p.name().to_owned(), role(daemon, p.slot()), traffic)
         })
         .collect();
     let families: [CounterFamily<PortSnapshot>; 4] = [
@@ -160,10 +162,47 @@ fn ports(e: &mut Exposition, daemon: &DaemonView) {
             );
         }
     }
+    kernel_tier_ports(e, &kernel_rows);
+}
+
+/// The kernel tier's share of each port's frames, and what it punted.
+fn kernel_tier_ports(e: &mut Exposition, rows: &[(String, &'static str, KernelPortCounters)]) {
+    let families: [CounterFamily<KernelPortCounters>; 5] = [
+        (
+            "xsdn_port_kernel_tier_rx_packets_total",
+            "Frames received from a port and forwarded in the kernel tier (part of xsdn_port_rx_packets_total).",
+            |s| s.rx_packets,
+        ),
+        (
+            "xsdn_port_kernel_tier_rx_bytes_total",
+            "Bytes received from a port and forwarded in the kernel tier.",
+            |s| s.rx_bytes,
+        ),
+        (
+            "xsdn_port_kernel_tier_tx_packets_total",
+            "Frames transmitted on a port by the kernel tier (part of xsdn_port_tx_packets_total).",
+            |s| s.tx_packets,
+        ),
+        (
+            "xsdn_port_kernel_tier_tx_bytes_total",
+            "Bytes transmitted on a port by the kernel tier.",
+            |s| s.tx_bytes,
+        ),
+        (
+            "xsdn_port_punted_total",
+            "Frames of a port the kernel tier handed to the userspace pipeline (new or moved sources, unknown destinations, broadcast, anything unusual).",
+            |s| s.punted,
+        ),
+    ];
+    for (name, help, value) in families {
+        let mut f = e.family(name, Kind::Counter, help);
+        for (port, role, s) in rows {
+            f.sample_u64(&[("port", port), ("role", role)], value(s));
+        }
+    }
 }
 
 fn vnets(e: &mut Exposition, daemon: &DaemonView) {
-    let counters = daemon.worker().pipeline_counters();
     let rows: Vec<(
         String,
         String,
@@ -187,7 +226,7 @@ fn vnets(e: &mut Exposition, daemon: &DaemonView) {
                 ),
                 BdEncap::Vxlan { vni, .. } => ("vxlan", vni.to_string()),
             };
-            let snapshot = counters.vnet(bd.counter_slot)?.snapshot();
+            let (snapshot, _) = daemon.vnet_traffic(bd)?;
             Some((
                 bd.vnet.clone(),
                 bd.zone.clone(),

@@ -175,7 +175,9 @@ impl Reconciler {
                     p.name != port.name()
                         || p.ifindex != port.ifindex()
                         || mode_of(p.steering, kernel_tier) != port.mode()
-                        || p.vnet.as_ref().and_then(|v| plan.vnet_counters.get(v))
+                        || p.vnet
+                            .as_ref()
+                            .and_then(|v| plan.vnet_counters.get(v))
                             .is_some_and(|&bd| usize::from(port.bd()) != bd)
                 })
             })

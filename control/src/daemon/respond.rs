@@ -226,9 +226,20 @@ fn ports(daemon: &DaemonView, filter: &Filter) -> Value {
                 "queues": p.queues(),
                 "host_path": p.host_mac().is_some(),
             });
-            let counters =
-                port_counters_json(&daemon.worker().port_counters()[p.slot().index()].snapshot());
-            merge(&mut row, counters);
+            let (traffic, kernel_tier) = daemon.port_traffic(p.slot());
+            merge(&mut row, port_counters_json(&traffic));
+            if let Some(k) = kernel_tier {
+                merge(
+                    &mut row,
+                    json!({"kernel_tier": {
+                        "rx_packets": k.rx_packets,
+                        "rx_bytes": k.rx_bytes,
+                        "tx_packets": k.tx_packets,
+                        "tx_bytes": k.tx_bytes,
+                        "punted": k.punted,
+                    }}),
+                );
+            }
             if let Some(k) = kernel.get(&p.slot()) {
                 merge(
                     &mut row,
@@ -484,9 +495,20 @@ fn counters(daemon: &DaemonView, filter: &Filter) -> Value {
         .filter(|bd| filter.vnet.as_ref().is_none_or(|v| v == &bd.vnet))
         .filter(|bd| filter.zone.as_ref().is_none_or(|z| z == &bd.zone))
         .filter_map(|bd| {
-            let c = pipeline.vnet(bd.counter_slot)?;
+            let (traffic, kernel_tier) = daemon.vnet_traffic(bd)?;
             let mut row = json!({"vnet": bd.vnet, "zone": bd.zone});
-            merge(&mut row, bd_counters_json(&c.snapshot()));
+            merge(&mut row, bd_counters_json(&traffic));
+            if let Some(k) = kernel_tier {
+                merge(
+                    &mut row,
+                    json!({"kernel_tier": {
+                        "rx_packets": k.rx_packets,
+                        "rx_bytes": k.rx_bytes,
+                        "tx_packets": k.tx_packets,
+                        "tx_bytes": k.tx_bytes,
+                    }}),
+                );
+            }
             Some(row)
         })
         .collect();

@@ -12,7 +12,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use xsdn_common::XDP_STAT_COUNT;
-use xsdn_dataplane::tables::ForwardingTables;
+use xsdn_dataplane::counters::PortSnapshot;
+use xsdn_dataplane::kernel_tier::{KernelBdCounters, KernelMaps, KernelPortCounters};
+use xsdn_dataplane::pipeline::BdSnapshot;
+use xsdn_dataplane::tables::{BridgeDomain, ForwardingTables, PortSlot};
 use xsdn_dataplane::worker::WorkerHandle;
 
 use crate::compile::CompiledNode;
@@ -125,5 +128,44 @@ impl<'a> DaemonView<'a> {
     /// VXLAN next hops the kernel has not resolved yet.
     pub fn unresolved(&self) -> &'a [(u32, IpAddr)] {
         self.applied.unresolved()
+    }
+
+    /// The kernel tier's maps, when the kernel tier runs.
+    fn kernel_tier(&self) -> Option<&'a KernelMaps> {
+        let host = self.applied.host();
+        host.kernel_tier().then(|| host.programs().kernel_view())
+    }
+
+    /// Port `slot`'s counters with both tiers' frames added, and the
+    /// kernel tier's share (`None` without the kernel tier, or when its
+    /// counters cannot be read).
+    pub fn port_traffic(&self, slot: PortSlot) -> (PortSnapshot, Option<KernelPortCounters>) {
+        let mut total = self.worker().port_counters()[slot.index()].snapshot();
+        let kernel = self.kernel_tier().and_then(|k| k.port_counters(slot).ok());
+        if let Some(k) = &kernel {
+            k.add_to(&mut total);
+        }
+        (total, kernel)
+    }
+
+    /// VNet `domain`'s counters with both tiers' frames added, and the
+    /// kernel tier's share; `None` when the worker has no counters for it.
+    pub fn vnet_traffic(
+        &self,
+        domain: &BridgeDomain,
+    ) -> Option<(BdSnapshot, Option<KernelBdCounters>)> {
+        let mut total = self
+            .worker()
+            .pipeline_counters()
+            .vnet(domain.counter_slot)?
+            .snapshot();
+        let kernel = self.kernel_tier().and_then(|k| {
+            let id = xsdn_dataplane::kernel_tier::kernel_bd(domain)?;
+            k.bd_counters(id).ok()
+        });
+        if let Some(k) = &kernel {
+            k.add_to(&mut total);
+        }
+        Some((total, kernel))
     }
 }

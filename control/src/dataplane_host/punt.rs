@@ -31,9 +31,11 @@ use xsdn_dataplane::xdp::{AttachMode, XdpSteering};
 use super::HostError;
 use crate::diag::error_chain;
 
-/// MTU of the pair: above any guest MTU the AF_XDP chunks can carry
-/// (4 KiB chunks with 256 bytes of headroom), with room for the tag.
-const PUNT_MTU: u32 = 3800;
+/// MTU of the pair: the largest a veth with native XDP accepts (a page
+/// less XDP headroom, the Ethernet header and the skb's shared info:
+/// 3506 bytes on 4 KiB pages, the kernel refuses XDP above it), which is
+/// above any guest MTU but jumbo, with room for the tag.
+const PUNT_MTU: u32 = 3500;
 
 /// The punt device pair, set up.
 #[derive(Debug)]

@@ -63,10 +63,13 @@ pub fn fdb_entry(
         value.outer_src_ip = src.octets();
         value.outer_dst_ip = dst.octets();
     }
-    Some((FdbKey {
-        bd: kernel,
-        mac: mac.0,
-    }, value))
+    Some((
+        FdbKey {
+            bd: kernel,
+            mac: mac.0,
+        },
+        value,
+    ))
 }
 
 #[cfg(test)]
@@ -88,7 +91,10 @@ mod tests {
         assert_eq!((guest.generation, guest.ifindex), (7, 11));
         assert_eq!(guest.action.kind, kind::PLAIN);
         let (_, up) = fdb_entry(&t, 0, &mac(9), Location::Port(UPLINK)).expect("uplink");
-        assert_eq!((up.ifindex, up.action.kind, up.action.vid), (10, kind::VLAN, 10));
+        assert_eq!(
+            (up.ifindex, up.action.kind, up.action.vid),
+            (10, kind::VLAN, 10)
+        );
         // Port 3 is in the other VNet: no entry for it in this one.
         assert_eq!(fdb_entry(&t, 0, &mac(3), Location::Port(slot(3))), None);
         // Without an interface index the kernel cannot reach the port.
@@ -111,7 +117,9 @@ mod tests {
             let (_, value) = entry.expect("vxlan");
             assert_eq!(value.action.kind, kind::VXLAN);
             assert_eq!(value.ifindex, 20);
-            let IpAddr::V4(peer) = vtep_ip(2, false) else { unreachable!() };
+            let IpAddr::V4(peer) = vtep_ip(2, false) else {
+                unreachable!()
+            };
             assert_eq!(value.outer_dst_ip, peer.octets());
         }
     }

@@ -7,8 +7,8 @@ use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
 
 use xsdn_common::kernel_tier::{
-    BD_FLAG_ACTIVE, BD_FLAG_ISOLATED, BIND_QINQ, BIND_QINQ_UNTAGGED, BIND_VLAN, BIND_VXLAN,
-    BdConf, BindValue, IpKey, PeerKey, TagBindKey, VniBindKey,
+    BD_FLAG_ACTIVE, BD_FLAG_ISOLATED, BIND_QINQ, BIND_QINQ_UNTAGGED, BIND_VLAN, BIND_VXLAN, BdConf,
+    BindValue, IpKey, PeerKey, TagBindKey, VniBindKey,
 };
 
 use crate::tables::{BdEncap, ForwardingTables, Tpid};
@@ -93,7 +93,8 @@ pub fn layout(tables: &ForwardingTables) -> Layout {
                     Some(c) => (c.get(), BIND_QINQ),
                     None => (0, BIND_QINQ_UNTAGGED),
                 };
-                out.tag_binds.insert(tag(s_tpid, s_vid.get(), c), bind(kind));
+                out.tag_binds
+                    .insert(tag(s_tpid, s_vid.get(), c), bind(kind));
             }
             BdEncap::Vlan { .. } | BdEncap::QinQ { .. } => {}
             BdEncap::Vxlan { vni, udp_port } => {
@@ -139,7 +140,10 @@ mod tests {
             c_vid,
             reserved: 0,
         };
-        assert_eq!(l.tag_binds.get(&key(20, 100)).map(|b| b.kind), Some(BIND_QINQ));
+        assert_eq!(
+            l.tag_binds.get(&key(20, 100)).map(|b| b.kind),
+            Some(BIND_QINQ)
+        );
         assert_eq!(
             l.tag_binds.get(&key(20, 0)).map(|b| b.kind),
             Some(BIND_QINQ_UNTAGGED)

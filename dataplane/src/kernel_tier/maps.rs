@@ -11,9 +11,10 @@ use xsdn_common::kernel_tier::{
     MAX_KERNEL_BDS, PEERS_MAP, PUNT_MAP, PeerKey, TAG_BIND_MAP, TagBindKey, VNI_BIND_MAP,
     VniBindKey, kstat,
 };
-use xsdn_common::MAX_PORTS;
 
+use super::counters::{KernelBdCounters, KernelPortCounters};
 use super::layout::Layout;
+use crate::tables::PortSlot;
 
 /// Errors of the kernel tier's maps.
 #[derive(Debug, thiserror::Error)]
@@ -59,15 +60,6 @@ pub struct KernelMaps {
     kstats: PerCpuArray<MapData, u64>,
     punt: Array<MapData, u32>,
     written: Layout,
-}
-
-/// The kernel tier's counters, summed over CPUs.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct KernelCounters {
-    /// Per port slot: [`kstat`] port fields.
-    pub ports: Vec<[u64; kstat::PORT_STATS as usize]>,
-    /// Per kernel bridge domain id: [`kstat`] bridge domain fields.
-    pub bds: Vec<[u64; kstat::BD_STATS as usize]>,
 }
 
 impl KernelMaps {
@@ -123,8 +115,18 @@ impl KernelMaps {
                     .map_err(map_err(format!("BDS[{id}]")))?;
             }
         }
-        sync(&mut self.tag_binds, &self.written.tag_binds, &layout.tag_binds, TAG_BIND_MAP)?;
-        sync(&mut self.vni_binds, &self.written.vni_binds, &layout.vni_binds, VNI_BIND_MAP)?;
+        sync(
+            &mut self.tag_binds,
+            &self.written.tag_binds,
+            &layout.tag_binds,
+            TAG_BIND_MAP,
+        )?;
+        sync(
+            &mut self.vni_binds,
+            &self.written.vni_binds,
+            &layout.vni_binds,
+            VNI_BIND_MAP,
+        )?;
         let as_map = |set: &std::collections::HashSet<PeerKey>| {
             set.iter().map(|k| (*k, 1u32)).collect::<StdHashMap<_, _>>()
         };
@@ -195,32 +197,42 @@ impl KernelMaps {
         self.written.bds.get(&id).map(|b| b.generation)
     }
 
-    /// The counters, summed over CPUs.
-    pub fn counters(&self) -> Result<KernelCounters, KernelMapsError> {
-        let sum = |index: u32| -> Result<u64, KernelMapsError> {
-            let values = self
-                .kstats
-                .get(&index, 0)
-                .map_err(map_err(format!("KSTATS[{index}]")))?;
-            Ok(values.iter().sum())
-        };
-        let mut out = KernelCounters::default();
-        for slot in 0..MAX_PORTS {
-            let mut fields = [0u64; kstat::PORT_STATS as usize];
-            for (field, value) in fields.iter_mut().enumerate() {
-                *value = sum(kstat::port(slot, field as u32))?;
-            }
-            out.ports.push(fields);
+    /// Counter `index` of [`KSTATS_MAP`], summed over CPUs.
+    fn kstat(&self, index: u32) -> Result<u64, KernelMapsError> {
+        let values = self
+            .kstats
+            .get(&index, 0)
+            .map_err(map_err(format!("{KSTATS_MAP}[{index}]")))?;
+        Ok(values.iter().sum())
+    }
+
+    /// What the kernel tier did on port `slot`.
+    pub fn port_counters(&self, slot: PortSlot) -> Result<KernelPortCounters, KernelMapsError> {
+        let field = |f: u32| self.kstat(kstat::port(slot.index() as u32, f));
+        Ok(KernelPortCounters {
+            rx_packets: field(kstat::PORT_RX_PACKETS)?,
+            rx_bytes: field(kstat::PORT_RX_BYTES)?,
+            tx_packets: field(kstat::PORT_TX_PACKETS)?,
+            tx_bytes: field(kstat::PORT_TX_BYTES)?,
+            punted: field(kstat::PORT_PUNTED)?,
+            mtu_exceeded: field(kstat::PORT_MTU_EXCEEDED)?,
+        })
+    }
+
+    /// What the kernel tier did in kernel bridge domain `bd` (zero for an
+    /// id the tier never used).
+    pub fn bd_counters(&self, bd: u16) -> Result<KernelBdCounters, KernelMapsError> {
+        if u32::from(bd) >= MAX_KERNEL_BDS {
+            return Ok(KernelBdCounters::default());
         }
-        let live = self.written.bds.keys().copied().max().map_or(0, |m| u32::from(m) + 1);
-        for bd in 0..live.min(MAX_KERNEL_BDS) {
-            let mut fields = [0u64; kstat::BD_STATS as usize];
-            for (field, value) in fields.iter_mut().enumerate() {
-                *value = sum(kstat::bd(bd, field as u32))?;
-            }
-            out.bds.push(fields);
-        }
-        Ok(out)
+        let field = |f: u32| self.kstat(kstat::bd(u32::from(bd), f));
+        Ok(KernelBdCounters {
+            rx_packets: field(kstat::BD_RX_PACKETS)?,
+            rx_bytes: field(kstat::BD_RX_BYTES)?,
+            tx_packets: field(kstat::BD_TX_PACKETS)?,
+            tx_bytes: field(kstat::BD_TX_BYTES)?,
+            mtu_exceeded: field(kstat::BD_MTU_EXCEEDED)?,
+        })
     }
 }
 

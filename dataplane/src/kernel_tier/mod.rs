@@ -18,14 +18,18 @@
 //!   wrong (its tag, VNI, peers or their next hops, member ports, MTUs,
 //!   isolation), so a reload invalidates what it must and nothing else;
 //! - [`maps`] (the I/O edge): typed handles on the maps, applied by diff,
-//!   the MAC-table writer the worker uses, and the counters.
+//!   the MAC-table writer the worker uses, and the counters;
+//! - [`counters`] (pure): the kernel tier's per-port and per-domain
+//!   figures, added into the userspace tier's snapshots.
 
+pub mod counters;
 pub mod entries;
 pub mod generations;
 pub mod layout;
 pub mod maps;
 
+pub use counters::{KernelBdCounters, KernelPortCounters};
 pub use entries::{fdb_entry, fdb_key, kernel_bd};
 pub use generations::Generations;
 pub use layout::{Layout, layout};
-pub use maps::{FdbWriter, KernelCounters, KernelMaps, KernelMapsError};
+pub use maps::{FdbWriter, KernelMaps, KernelMapsError};

@@ -320,7 +320,7 @@ impl Fdb {
     /// log is bounded ([`CHANGE_LOG`]); when it overflows, the drain says
     /// so and the mirror must be rebuilt from [`Fdb::entries`].
     pub fn track_changes(&mut self, on: bool) {
-        self.changes = on.then(|| heapless::Deque::new());
+        self.changes = on.then(heapless::Deque::new);
         self.overflowed = on;
     }
 
@@ -387,7 +387,11 @@ impl Fdb {
                 }
                 slot.set_location(location);
                 self.stats.moved.inc();
-                self.log(FdbChange::Installed { bd, mac: *mac, location });
+                self.log(FdbChange::Installed {
+                    bd,
+                    mac: *mac,
+                    location,
+                });
                 Learned::Moved
             }
             Probe::Vacant(idx) if self.len < self.max_entries => {
@@ -398,7 +402,11 @@ impl Fdb {
                 slot.set_location(location);
                 self.set_len(self.len + 1);
                 self.stats.learned.inc();
-                self.log(FdbChange::Installed { bd, mac: *mac, location });
+                self.log(FdbChange::Installed {
+                    bd,
+                    mac: *mac,
+                    location,
+                });
                 Learned::New
             }
             Probe::Vacant(_) | Probe::Full => {

@@ -359,6 +359,16 @@ impl Counters {
 }
 
 /// True if `iface` in `ns` has an XDP program attached.
+/// Whether the dataplane holds `iface` in `ns`: an XDP program or a tcx
+/// program (guest ports of the kernel tier) is attached, as the kernel
+/// reports it.
+pub fn hooked(world: &World, ns: &str, iface: &str) -> bool {
+    world
+        .hooks(ns, iface)
+        .unwrap_or_else(|e| panic!("hooks of {iface} in {ns}: {e:#}"))
+        .any()
+}
+
 pub fn has_xdp(world: &World, ns: &str, iface: &str) -> bool {
     let out = world
         .exec(ns, &["ip", "link", "show", "dev", iface])

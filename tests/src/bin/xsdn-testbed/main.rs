@@ -88,6 +88,16 @@ enum Cmd {
     /// rcvbuf_errors counts the datagrams its own socket buffer overflowed:
     /// a slow receiver rather than a lossy path.
     UdpRecv(tools::UdpRecv),
+    /// The tcx programs of an interface in this namespace; prints
+    /// {"xdp":false,"tcx_ingress":[names],"tcx_egress":[names]}
+    ///
+    /// XDP is not queried here (`ip link` shows it); the test library's
+    /// `World::hooks` adds it.
+    Hooks {
+        /// The interface
+        #[arg(value_name = "IFACE")]
+        ifname: String,
+    },
 }
 
 fn main() {
@@ -118,6 +128,7 @@ fn run(command: Option<Cmd>) -> Result<()> {
         Cmd::Print { spec } => manage::print(&spec),
         Cmd::UdpSend(a) => tools::udp_send(&a),
         Cmd::UdpRecv(a) => tools::udp_recv(&a),
+        Cmd::Hooks { ifname } => tools::hooks(&ifname),
     }
 }
 

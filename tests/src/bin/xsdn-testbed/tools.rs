@@ -1,6 +1,7 @@
-//! `udp-send` and `udp-recv`: the traffic tools the library's
+//! `udp-send` and `udp-recv`, the traffic tools the library's
 //! [`xsdn_testbed::World::udp_exchange`] runs inside namespaces. Each prints
-//! a one-line JSON summary on stdout.
+//! a one-line JSON summary on stdout; `hooks`, the tcx programs of an
+//! interface, for [`xsdn_testbed::World::hooks`].
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -53,5 +54,12 @@ pub fn udp_recv(a: &UdpRecv) -> Result<()> {
     let timeout = Duration::from_millis(a.timeout_ms);
     let r = run_recv(a.bind, a.count, timeout)?;
     println!("{}", serde_json::to_string(&r)?);
+    Ok(())
+}
+
+/// `hooks`: prints the tcx programs of `ifname` as one JSON line.
+pub fn hooks(ifname: &str) -> Result<()> {
+    let hooks = xsdn_testbed::hooks::query_tcx(ifname)?;
+    println!("{}", serde_json::to_string(&hooks)?);
     Ok(())
 }
