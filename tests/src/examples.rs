@@ -127,13 +127,14 @@ pub fn simple() -> Topology {
         .guest(vm("vm2", "node1", "vnet0", "10.0.0.3/24", 2))
 }
 
-/// Guests `a` (10.0.0.1/24) and `b` (10.0.0.2/24) plugged into the kernel
-/// bridge `br0` of one node (`node1`). No switch.
+/// Containers `a` (10.0.0.1/24) and `b` (10.0.0.2/24), veth ports
+/// `veth101i0`/`veth102i0`, plugged into the kernel bridge `br0` of one
+/// node (`node1`). No switch.
 pub fn two_guests_one_node() -> Topology {
     Topology::new()
         .node(NodeSpec::new("node1").bridge("br0"))
-        .guest(vm("a", "node1", "br0", "10.0.0.1/24", 1))
-        .guest(vm("b", "node1", "br0", "10.0.0.2/24", 2))
+        .guest(vm("a", "node1", "br0", "10.0.0.1/24", 1).container())
+        .guest(vm("b", "node1", "br0", "10.0.0.2/24", 2).container())
 }
 
 #[cfg(test)]

@@ -40,6 +40,7 @@ pub mod sys;
 pub mod teardown;
 pub mod topology;
 pub mod udp;
+pub mod vmtap;
 pub mod wait;
 pub mod world;
 

@@ -12,7 +12,7 @@ use anyhow::{Context, Result, bail};
 
 use crate::addr::Cidr;
 use crate::names::{WorldId, check_ifname};
-use crate::topology::{GUEST_IF, LinkEnd, NODE_BRIDGE, SWITCH_BRIDGE, Topology, UPLINK};
+use crate::topology::{GUEST_IF, GuestKind, LinkEnd, NODE_BRIDGE, SWITCH_BRIDGE, Topology, UPLINK};
 
 /// Sysctls set in every namespace before any interface exists: IPv6 on,
 /// and no duplicate address detection (addresses are usable at once).
@@ -41,6 +41,17 @@ pub enum Step {
         ns: String,
         /// Arguments after `ip -n <ns>`.
         args: Vec<String>,
+    },
+    /// `ip netns exec <ns> xsdn-testbed vmtap --port <port> --guest-tap
+    /// <guest_tap> ...`, left running in the background (it stops by itself
+    /// when its taps go away): the relay of a VM-like guest.
+    VmTap {
+        /// Namespace of the node.
+        ns: String,
+        /// The node's port (`tap<vmid>i0`).
+        port: String,
+        /// The tap that becomes the guest's `eth0`.
+        guest_tap: String,
     },
     /// `ip netns exec <ns> ethtool -K <ifname> <features...>`.
     Ethtool {
@@ -162,10 +173,13 @@ pub fn plan(topo: &Topology, id: &WorldId) -> Result<Plan> {
         };
         let bridge = g.bridge.as_deref().unwrap_or(default_bridge);
         let vmid = g.vmid.unwrap_or(101 + i as u32);
-        let port = g.port.clone().unwrap_or_else(|| format!("tap{vmid}i0"));
+        let port = g.port.clone().unwrap_or_else(|| g.kind.port_name(vmid));
         check_ifname(&port).with_context(|| format!("guest {:?} port", g.name))?;
-        p.veth(host, &port, &g.name, GUEST_IF, g.mtu)
-            .with_context(|| format!("guest {:?}", g.name))?;
+        match g.kind {
+            GuestKind::Container => p.veth(host, &port, &g.name, GUEST_IF, g.mtu),
+            GuestKind::Vm => p.vm_tap(host, &port, &g.name, i, g.mtu),
+        }
+        .with_context(|| format!("guest {:?}", g.name))?;
         p.enslave(host, &port, bridge)
             .with_context(|| format!("guest {:?}", g.name))?;
         if let Some(mac) = &g.mac {
@@ -291,6 +305,38 @@ impl Planner<'_> {
         Ok(())
     }
 
+    /// A VM-like port: the relay ([`crate::vmtap`]) opens tap `port` and a
+    /// second tap in `host`, which then moves into guest `guest` (guest
+    /// number `index`) as `eth0`.
+    fn vm_tap(
+        &mut self,
+        host: &str,
+        port: &str,
+        guest: &str,
+        index: usize,
+        mtu: Option<u32>,
+    ) -> Result<()> {
+        self.claim(host, port)?;
+        self.claim(guest, GUEST_IF)?;
+        let peer = format!("xsdnvm{index}");
+        self.claim(host, &peer)?;
+        self.steps.push(Step::VmTap {
+            ns: self.id.ns_name(host),
+            port: port.to_owned(),
+            guest_tap: peer.clone(),
+        });
+        let guest_ns = self.id.ns_name(guest);
+        self.ip(host, &["link", "set", &peer, "netns", &guest_ns]);
+        let mut args = vec!["link", "set", peer.as_str(), "name", GUEST_IF];
+        let mtu = mtu.map(|m| m.to_string());
+        if let Some(m) = &mtu {
+            args.extend(["mtu", m.as_str()]);
+            self.ip(host, &["link", "set", port, "mtu", m]);
+        }
+        self.ip(guest, &args);
+        Ok(())
+    }
+
     /// Turns VLAN TX offload off on `ifname`, so tags are written into the
     /// frame as on a physical wire. With it on (veth's default), a tag that
     /// a kernel bridge forwards stays in skb metadata across the veth, and
@@ -372,6 +418,24 @@ impl Step {
                 v.extend(["-n".into(), ns.clone()]);
                 v.extend(args.iter().cloned());
             }
+            Step::VmTap {
+                ns,
+                port,
+                guest_tap,
+            } => {
+                v.extend(["netns", "exec", ns].map(String::from));
+                v.extend(
+                    [
+                        "xsdn-testbed",
+                        "vmtap",
+                        "--port",
+                        port,
+                        "--guest-tap",
+                        guest_tap,
+                    ]
+                    .map(String::from),
+                );
+            }
             Step::Ethtool {
                 ns,
                 ifname,
@@ -436,7 +500,10 @@ mod tests {
             "ip -n xsdnt-7-1-switch link set node1 master br0 up",
             "ip -n xsdnt-7-1-node1 link set eno1 master vmbr0 up",
             "ip -n xsdnt-7-1-node1 addr add 192.168.0.1/24 dev vmbr0",
-            "ip -n xsdnt-7-1-node1 link add tap101i0 mtu 1450 type veth peer name eth0 mtu 1450 netns xsdnt-7-1-vm1",
+            "ip netns exec xsdnt-7-1-node1 xsdn-testbed vmtap --port tap101i0 --guest-tap xsdnvm0",
+            "ip -n xsdnt-7-1-node1 link set xsdnvm0 netns xsdnt-7-1-vm1",
+            "ip -n xsdnt-7-1-node1 link set tap101i0 mtu 1450",
+            "ip -n xsdnt-7-1-vm1 link set xsdnvm0 name eth0 mtu 1450",
             "ip -n xsdnt-7-1-node1 link set tap101i0 master myvnet1 up",
             "ip -n xsdnt-7-1-vm1 addr add 10.0.3.100/24 dev eth0",
         ] {
@@ -447,6 +514,20 @@ mod tests {
             l.last().map(String::as_str),
             Some("ip -n xsdnt-7-1-node1 route add default via 192.168.0.254 dev vmbr0")
         );
+    }
+
+    #[test]
+    fn a_container_is_a_veth_named_as_proxmox_names_it() {
+        let t = Topology::new()
+            .node(NodeSpec::new("node1").bridge("vnet0"))
+            .guest(GuestSpec::new("ct1", "node1", "vnet0").container());
+        let p = plan(&t, &WorldId::Auto { pid: 7, seq: 1 }).unwrap();
+        assert_eq!(p.ports[0].port, "veth101i0");
+        let l = lines(&p);
+        let want =
+            "ip -n xsdnt-7-1-node1 link add veth101i0 type veth peer name eth0 netns xsdnt-7-1-ct1";
+        assert!(l.iter().any(|x| x == want), "missing {want}\n{l:#?}");
+        assert!(!l.iter().any(|x| x.contains("vmtap")), "{l:#?}");
     }
 
     #[test]

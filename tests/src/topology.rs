@@ -142,13 +142,46 @@ impl From<BridgeSpec> for BridgeRepr {
     }
 }
 
-/// A guest: a namespace with `eth0`, whose veth peer (`tap<vmid>i0`) is a
-/// port of a bridge in a node (or of the switch's `br0`).
+/// How a guest is plugged in, as Proxmox plugs its guests.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum GuestKind {
+    /// A VM: its port is a tap (`tap<vmid>i0`) with `IFF_VNET_HDR` and the
+    /// CSUM/TSO offloads on, relayed to the guest's `eth0` (another such
+    /// tap) by [`crate::vmtap::relay`], standing in for QEMU: TCP crosses as
+    /// GSO super-frames with partial checksums.
+    #[default]
+    Vm,
+    /// A container: its port is the node's end of a veth pair
+    /// (`veth<vmid>i0`) whose other end is the guest's `eth0`.
+    Container,
+}
+
+impl GuestKind {
+    fn is_vm(&self) -> bool {
+        *self == GuestKind::Vm
+    }
+
+    /// The default port name of guest `vmid`, as Proxmox names it.
+    pub fn port_name(self, vmid: u32) -> String {
+        match self {
+            GuestKind::Vm => format!("tap{vmid}i0"),
+            GuestKind::Container => format!("veth{vmid}i0"),
+        }
+    }
+}
+
+/// A guest: a namespace with `eth0`, plugged into a bridge of a node (or
+/// the switch's `br0`) through its port: a tap for a VM (`tap<vmid>i0`), a
+/// veth for a container (`veth<vmid>i0`); see [`GuestKind`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct GuestSpec {
     /// Role name, e.g. `vm1`.
     pub name: String,
+    /// VM (tap, the default) or container (veth).
+    #[serde(default, skip_serializing_if = "GuestKind::is_vm")]
+    pub kind: GuestKind,
     /// The node (or the switch) the guest is plugged into.
     pub node: String,
     /// Bridge in that node; default `vmbr0` (`br0` on the switch).
@@ -166,11 +199,11 @@ pub struct GuestSpec {
     /// MAC of `eth0` (default: random, chosen by the kernel).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mac: Option<String>,
-    /// Proxmox-style VM id used for the port name `tap<vmid>i0`; default
-    /// 101, 102, ... in guest order.
+    /// Proxmox-style guest id used for the port name (`tap<vmid>i0` or
+    /// `veth<vmid>i0`); default 101, 102, ... in guest order.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub vmid: Option<u32>,
-    /// Explicit node-side port name (overrides `tap<vmid>i0`).
+    /// Explicit node-side port name (overrides the default name).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub port: Option<String>,
 }
@@ -400,6 +433,7 @@ impl GuestSpec {
     pub fn new(name: &str, node: &str, bridge: &str) -> Self {
         GuestSpec {
             name: name.to_string(),
+            kind: GuestKind::Vm,
             node: node.to_string(),
             bridge: Some(bridge.to_string()),
             address: None,
@@ -435,7 +469,18 @@ impl GuestSpec {
         self
     }
 
-    /// Sets the VM id (port name `tap<vmid>i0`).
+    /// Makes the guest a VM (tap port) or a container (veth port).
+    pub fn kind(mut self, kind: GuestKind) -> Self {
+        self.kind = kind;
+        self
+    }
+
+    /// Makes the guest a container (veth port `veth<vmid>i0`).
+    pub fn container(self) -> Self {
+        self.kind(GuestKind::Container)
+    }
+
+    /// Sets the guest id (port name `tap<vmid>i0` or `veth<vmid>i0`).
     pub fn vmid(mut self, vmid: u32) -> Self {
         self.vmid = Some(vmid);
         self

@@ -20,11 +20,13 @@ use crate::cmd::{self, DEFAULT_TIMEOUT, Output};
 use crate::names::WorldId;
 use crate::persist::{self, WorldState};
 use crate::plan::{GuestPort, Step, plan};
-use crate::preflight::ensure_root;
+use crate::preflight::{ensure_root, testbed_bin};
 use crate::proc::{Proc, ProcTable};
 use crate::sweep::sweep_leftovers;
 use crate::teardown::{Teardown, delete_namespace, namespace_exists};
 use crate::topology::Topology;
+use crate::vmtap;
+use crate::wait::wait_until;
 
 /// Timeout of each build command.
 const STEP_TIMEOUT: Duration = Duration::from_secs(30);
@@ -97,7 +99,7 @@ impl World {
         };
         // On error `world` drops here and removes what was made.
         for step in &plan.steps {
-            run_step(step).context("building the test world")?;
+            run_step(step, &world.dir).context("building the test world")?;
         }
         Ok(world)
     }
@@ -276,11 +278,57 @@ impl std::fmt::Debug for World {
     }
 }
 
-fn run_step(step: &Step) -> Result<()> {
-    if let Step::AddNs(ns) = step
-        && namespace_exists(ns)
-    {
-        bail!("namespace {ns} already exists");
+fn run_step(step: &Step, dir: &Path) -> Result<()> {
+    match step {
+        Step::AddNs(ns) if namespace_exists(ns) => bail!("namespace {ns} already exists"),
+        Step::VmTap {
+            ns,
+            port,
+            guest_tap,
+        } => start_vm_tap(ns, port, guest_tap, dir),
+        _ => cmd::run(&step.command_line(), STEP_TIMEOUT).map(|_| ()),
     }
-    cmd::run(&step.command_line(), STEP_TIMEOUT).map(|_| ())
+}
+
+/// Starts the relay of a VM-like guest in the background, detached (a
+/// shell starts it and exits, so nothing waits on it: it stops by itself
+/// when its taps go away), and waits until both taps exist.
+fn start_vm_tap(ns: &str, port: &str, guest_tap: &str, dir: &Path) -> Result<()> {
+    let bin = testbed_bin()?;
+    let log = vmtap::log_path(dir, port);
+    let stats = vmtap::stats_path(dir, port);
+    let argv: Vec<String> = [
+        "ip",
+        "netns",
+        "exec",
+        ns,
+        "sh",
+        "-c",
+        r#""$0" vmtap --port "$1" --guest-tap "$2" --stats "$3" </dev/null >"$4" 2>&1 &"#,
+    ]
+    .map(String::from)
+    .into_iter()
+    .chain([
+        bin.display().to_string(),
+        port.to_owned(),
+        guest_tap.to_owned(),
+        stats.display().to_string(),
+        log.display().to_string(),
+    ])
+    .collect();
+    cmd::run(&argv, STEP_TIMEOUT)?;
+    let exists = |ifname: &str| {
+        cmd::run_unchecked(
+            &["ip", "-n", ns, "link", "show", "dev", ifname].map(String::from),
+            STEP_TIMEOUT,
+        )
+        .is_ok_and(|o| o.status.success())
+    };
+    if !wait_until(Duration::from_secs(5), || exists(port) && exists(guest_tap)) {
+        bail!(
+            "the relay of {port} did not open its taps in {ns}: {}",
+            std::fs::read_to_string(&log).unwrap_or_default().trim()
+        );
+    }
+    Ok(())
 }

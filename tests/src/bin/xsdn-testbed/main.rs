@@ -88,6 +88,24 @@ enum Cmd {
     /// rcvbuf_errors counts the datagrams its own socket buffer overflowed:
     /// a slow receiver rather than a lossy path.
     UdpRecv(tools::UdpRecv),
+    /// Relay of a VM-like guest (stands in for QEMU; the test world starts
+    /// it)
+    ///
+    /// Opens taps PORT and GUEST-TAP with IFF_VNET_HDR and the CSUM/TSO
+    /// offloads, and copies frames between them with their virtio_net_hdr
+    /// (GSO super-frames and partial checksums intact) until either tap
+    /// goes away. Counters go to the --stats file as JSON.
+    Vmtap {
+        /// The node's port, e.g. tap101i0
+        #[arg(long, value_name = "TAP")]
+        port: String,
+        /// The tap that becomes the guest's eth0
+        #[arg(long, value_name = "TAP")]
+        guest_tap: String,
+        /// Where to keep the counters
+        #[arg(long, value_name = "FILE")]
+        stats: std::path::PathBuf,
+    },
     /// The tcx programs of an interface in this namespace; prints
     /// {"xdp":false,"tcx_ingress":[names],"tcx_egress":[names]}
     ///
@@ -129,6 +147,11 @@ fn run(command: Option<Cmd>) -> Result<()> {
         Cmd::UdpSend(a) => tools::udp_send(&a),
         Cmd::UdpRecv(a) => tools::udp_recv(&a),
         Cmd::Hooks { ifname } => tools::hooks(&ifname),
+        Cmd::Vmtap {
+            port,
+            guest_tap,
+            stats,
+        } => xsdn_testbed::vmtap::relay(&port, &guest_tap, &stats),
     }
 }
 
