@@ -19,8 +19,11 @@ pub const IPERF_PORT: u16 = 5201;
 pub struct IperfOpts {
     /// Server port.
     pub port: u16,
-    /// Test length (`-t`, whole seconds, at least 1).
+    /// Test length (`-t`, whole seconds, at least 1); with `bytes`, only
+    /// the client's timeout (plus 20 s).
     pub duration: Duration,
+    /// Send exactly this many bytes (`-n`) instead of for `duration`.
+    pub bytes: Option<u64>,
     /// UDP instead of TCP (`-u`).
     pub udp: bool,
     /// Target bitrate (`-b`, e.g. `100M`); iperf3's default if `None`.
@@ -38,6 +41,7 @@ impl Default for IperfOpts {
         IperfOpts {
             port: IPERF_PORT,
             duration: Duration::from_secs(1),
+            bytes: None,
             udp: false,
             bitrate: None,
             length: None,
@@ -52,12 +56,11 @@ impl IperfOpts {
     pub fn args(&self, server: &str) -> Vec<String> {
         let secs = self.duration.as_secs().max(1);
         let mut v: Vec<String> = ["iperf3", "-c", server, "-J"].map(String::from).to_vec();
-        v.extend([
-            "-p".into(),
-            self.port.to_string(),
-            "-t".into(),
-            secs.to_string(),
-        ]);
+        v.extend(["-p".into(), self.port.to_string()]);
+        match self.bytes {
+            Some(n) => v.extend(["-n".into(), n.to_string()]),
+            None => v.extend(["-t".into(), secs.to_string()]),
+        }
         if self.udp {
             v.push("-u".into());
         }

@@ -37,6 +37,7 @@ pub mod proc;
 pub mod snmp;
 pub mod sweep;
 pub mod sys;
+pub mod tcp;
 pub mod teardown;
 pub mod topology;
 pub mod udp;

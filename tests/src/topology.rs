@@ -266,6 +266,15 @@ impl Topology {
         self
     }
 
+    /// Makes every guest a VM or a container (ports named after the kind
+    /// unless a guest names its port).
+    pub fn with_guest_kind(mut self, kind: GuestKind) -> Self {
+        for g in &mut self.guests {
+            g.kind = kind;
+        }
+        self
+    }
+
     /// Adds a link.
     pub fn link(mut self, link: LinkSpec) -> Self {
         self.links.push(link);

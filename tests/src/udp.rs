@@ -294,7 +294,8 @@ impl World {
     }
 }
 
-fn last_json<T: for<'de> Deserialize<'de>>(stdout: &str) -> Result<T> {
+/// The last JSON line of a tool's output, parsed.
+pub(crate) fn last_json<T: for<'de> Deserialize<'de>>(stdout: &str) -> Result<T> {
     let line = stdout
         .lines()
         .rev()

@@ -14,6 +14,7 @@ mod common;
 
 use common::*;
 use xsdn_testbed::pcap::{CapturedFrame, EtherType, TPID_8021AD, TPID_8021Q};
+use xsdn_testbed::topology::GuestKind;
 use xsdn_testbed::{PingOpts, examples};
 
 const VNETS: &str = "vnet: myvnet1\n\tzone qinqzone1\n\ttag 100\n\n\
@@ -43,8 +44,26 @@ fn guest_frames(frames: &[CapturedFrame], guests: &[u8]) -> Vec<CapturedFrame> {
         .collect()
 }
 
-fn run_qinq_example(protocol: Option<&str>, s_tpid: EtherType) {
-    let world = world(&examples::qinq());
+/// How the example's guests are plugged in.
+#[derive(Clone, Copy)]
+enum Guests {
+    /// All of one kind.
+    All(GuestKind),
+    /// VMs on node1, containers on node2.
+    Mixed,
+}
+
+fn run_qinq_example(protocol: Option<&str>, s_tpid: EtherType, guests: Guests) {
+    let mut topo = examples::qinq();
+    for g in &mut topo.guests {
+        g.kind = match guests {
+            Guests::All(kind) => kind,
+            Guests::Mixed if g.node == "node1" => GuestKind::Vm,
+            Guests::Mixed => GuestKind::Container,
+        };
+    }
+    let world = world(&topo);
+    let ports = ["vm1", "vm2", "vm3", "vm4"].map(|g| port(&world, g));
     let zones = zones(protocol);
     let config = write_sdn(
         &world,
@@ -62,8 +81,8 @@ fn run_qinq_example(protocol: Option<&str>, s_tpid: EtherType) {
     // No 8021q and no VLAN filtering here: nothing but xsdn can carry it.
     assert_no_ping(&world, "vm1", "10.0.3.101", "before the daemons", &no_logs);
 
-    let d1 = start_daemon(&world, "node1", &config, &["tap101i0", "tap103i0", "eno1"]);
-    let d2 = start_daemon(&world, "node2", &config, &["tap102i0", "tap104i0", "eno1"]);
+    let d1 = start_daemon(&world, "node1", &config, &[&ports[0], &ports[2], "eno1"]);
+    let d2 = start_daemon(&world, "node2", &config, &[&ports[1], &ports[3], "eno1"]);
     let logs = || format!("{}\n{}", d1.diag(&world), d2.diag(&world));
 
     let vnets = d1.show(&world, "vnets");
@@ -116,6 +135,14 @@ fn run_qinq_example(protocol: Option<&str>, s_tpid: EtherType) {
         let after = d1.counters(&world);
 
         let port_a = world.guest_port(&ga).expect("port").port.clone();
+        assert_kernel_tier_carried(&before, &after, &port_a, &what);
+        let kind_a = topo
+            .guests
+            .iter()
+            .find(|g| g.name == ga)
+            .expect("guest")
+            .kind;
+        assert_super_frames_if_vm(&world, &ga, kind_a);
         let vnet = if zone == 1 { "myvnet1" } else { "myvnet2" };
         let sent = u64::from(ping.transmitted + big_ping.transmitted + udp.send.sent);
         let rx = delta(
@@ -129,9 +156,9 @@ fn run_qinq_example(protocol: Option<&str>, s_tpid: EtherType) {
         );
         let vnet_rx = delta(before.vnet(vnet, "rx_bytes"), after.vnet(vnet, "rx_bytes"));
         assert!(
-            vnet_rx >= tcp.sent_bytes,
+            vnet_rx >= tcp.send.sent,
             "{what}: {vnet} rx_bytes +{vnet_rx} < {} TCP bytes\n{}",
-            tcp.sent_bytes,
+            tcp.send.sent,
             after.0
         );
 
@@ -172,13 +199,18 @@ fn run_qinq_example(protocol: Option<&str>, s_tpid: EtherType) {
 }
 
 #[test]
-fn qinq_example_two_zones_isolated() {
-    run_qinq_example(None, TPID_8021Q);
+fn qinq_example_two_zones_isolated_vms() {
+    run_qinq_example(None, TPID_8021Q, Guests::All(GuestKind::Vm));
 }
 
 #[test]
-fn qinq_example_802_1ad() {
-    run_qinq_example(Some("802.1ad"), TPID_8021AD);
+fn qinq_example_two_zones_isolated_containers() {
+    run_qinq_example(None, TPID_8021Q, Guests::All(GuestKind::Container));
+}
+
+#[test]
+fn qinq_example_802_1ad_vms_to_containers() {
+    run_qinq_example(Some("802.1ad"), TPID_8021AD, Guests::Mixed);
 }
 
 /// A guest that keeps MTU 1500 in a QinQ zone: its 1500-byte DF packets

@@ -16,6 +16,7 @@ mod common;
 use std::time::Duration;
 
 use common::*;
+use xsdn_testbed::topology::GuestKind;
 use xsdn_testbed::{GuestSpec, NodeSpec, Topology, World, wait_until};
 
 const ZONES: &str = "simple: simple1\n";
@@ -35,12 +36,13 @@ fn topology() -> Topology {
         .guest(vm("vm2", "10.0.0.3/24", 2))
 }
 
-#[test]
-fn simple_zone_guests_talk_and_nothing_leaves_the_node() {
-    let world = world(&topology());
+fn simple_zone_guests_talk_and_nothing_leaves_the_node(kind: GuestKind) {
+    let world = world(&topology().with_guest_kind(kind));
+    let port1 = port(&world, "vm1");
+    let port2 = port(&world, "vm2");
     let config = write_sdn(&world, "sdn", &[("zones.cfg", ZONES), ("vnets.cfg", VNETS)]);
     check_config(&config);
-    let d = start_daemon(&world, "node1", &config, &["tap101i0", "tap102i0"]);
+    let d = start_daemon(&world, "node1", &config, &[port1.as_str(), &port2]);
     let logs = || d.diag(&world);
 
     assert!(
@@ -61,11 +63,13 @@ fn simple_zone_guests_talk_and_nothing_leaves_the_node() {
     let u2 = assert_udp(&world, "vm2", "vm1", "10.0.0.2", 1400, "simple back", &logs);
     let tcp = assert_tcp(&world, "vm1", "vm2", "10.0.0.3", "simple", &logs);
     let after = d.counters(&world);
+    assert_kernel_tier_carried(&before, &after, &port1, "simple");
+    assert_super_frames_if_vm(&world, "vm1", kind);
     let frames = wire.stop().expect("capture");
 
     let sent1 = u64::from(p1.transmitted + u1.send.sent);
     let sent2 = u64::from(p2.transmitted + u2.send.sent);
-    for (port, sent) in [("tap101i0", sent1), ("tap102i0", sent2)] {
+    for (port, sent) in [(&port1, sent1), (&port2, sent2)] {
         let rx = delta(
             before.port(port, "rx_packets"),
             after.port(port, "rx_packets"),
@@ -77,13 +81,13 @@ fn simple_zone_guests_talk_and_nothing_leaves_the_node() {
         );
     }
     let tx = delta(
-        before.port("tap102i0", "tx_bytes"),
-        after.port("tap102i0", "tx_bytes"),
+        before.port(&port2, "tx_bytes"),
+        after.port(&port2, "tx_bytes"),
     );
     assert!(
-        tx >= tcp.received_bytes,
-        "tap102i0 tx_bytes +{tx} < {} TCP bytes vm2 received\n{}",
-        tcp.received_bytes,
+        tx >= tcp.recv.received,
+        "{port2} tx_bytes +{tx} < {} TCP bytes vm2 received\n{}",
+        tcp.recv.received,
         after.0
     );
     let leaked: Vec<_> = frames
@@ -101,6 +105,16 @@ fn simple_zone_guests_talk_and_nothing_leaves_the_node() {
         leaked.first().map(|f| hex(f)).unwrap_or_default()
     );
     d.assert_running();
+}
+
+#[test]
+fn simple_zone_vms_talk_and_nothing_leaves_the_node() {
+    simple_zone_guests_talk_and_nothing_leaves_the_node(GuestKind::Vm);
+}
+
+#[test]
+fn simple_zone_containers_talk_and_nothing_leaves_the_node() {
+    simple_zone_guests_talk_and_nothing_leaves_the_node(GuestKind::Container);
 }
 
 /// Whether every guest port of `d` hands the host's frames to the kernel

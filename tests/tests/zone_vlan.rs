@@ -13,21 +13,23 @@ mod common;
 use common::*;
 use xsdn_testbed::examples;
 use xsdn_testbed::pcap::TPID_8021Q;
+use xsdn_testbed::topology::GuestKind;
 
 const ZONES: &str = "vlan: myvlanzone\n\tbridge vmbr0\n";
 const VNETS: &str = "vnet: myvnet1\n\tzone myvlanzone\n\ttag 10\n";
 
-#[test]
-fn vlan_example_two_nodes_tag_10() {
-    let world = world(&examples::vlan());
+fn vlan_example_two_nodes_tag_10(kind: GuestKind) {
+    let world = world(&examples::vlan().with_guest_kind(kind));
+    let p1 = port(&world, "vm1");
+    let p2 = port(&world, "vm2");
     let config = write_sdn(&world, "sdn", &[("zones.cfg", ZONES), ("vnets.cfg", VNETS)]);
     check_config(&config);
 
     // Without the dataplane the VNet bridges are islands: no 8021q here.
     assert_no_ping(&world, "vm1", "10.0.3.101", "before the daemons", &no_logs);
 
-    let d1 = start_daemon(&world, "node1", &config, &["tap101i0", "eno1"]);
-    let d2 = start_daemon(&world, "node2", &config, &["tap102i0", "eno1"]);
+    let d1 = start_daemon(&world, "node1", &config, &[p1.as_str(), "eno1"]);
+    let d2 = start_daemon(&world, "node2", &config, &[p2.as_str(), "eno1"]);
     let logs = || format!("{}\n{}", d1.diag(&world), d2.diag(&world));
 
     // The VNet as the daemon sees it.
@@ -64,17 +66,19 @@ fn vlan_example_two_nodes_tag_10() {
     );
     let tcp = assert_tcp(&world, "vm1", "vm2", "10.0.3.101", "VLAN 10", &logs);
     let after = d1.counters(&world);
+    assert_kernel_tier_carried(&before, &after, &p1, "VLAN 10");
+    assert_super_frames_if_vm(&world, "vm1", kind);
     let frames = underlay.stop().expect("stop capture");
 
     // Every frame vm1 sent entered node1's dataplane, every TCP byte too.
     let sent = u64::from(ping.transmitted + udp.send.sent);
     let rx = delta(
-        before.port("tap101i0", "rx_packets"),
-        after.port("tap101i0", "rx_packets"),
+        before.port(&p1, "rx_packets"),
+        after.port(&p1, "rx_packets"),
     );
     assert!(
         rx >= sent,
-        "tap101i0 rx_packets rose by {rx} < {sent} frames sent\n{}",
+        "{p1} rx_packets rose by {rx} < {sent} frames sent\n{}",
         after.0
     );
     let up_tx = delta(
@@ -82,9 +86,9 @@ fn vlan_example_two_nodes_tag_10() {
         after.port("eno1", "tx_bytes"),
     );
     assert!(
-        up_tx >= tcp.sent_bytes,
+        up_tx >= tcp.send.sent,
         "eno1 tx_bytes rose by {up_tx} < {} TCP bytes sent by vm1\n{}",
-        tcp.sent_bytes,
+        tcp.send.sent,
         after.0
     );
     let vnet_rx = delta(
@@ -115,7 +119,7 @@ fn vlan_example_two_nodes_tag_10() {
             hex(f)
         );
     }
-    for (d, ports) in [(&d1, ["tap101i0", "eno1"]), (&d2, ["tap102i0", "eno1"])] {
+    for (d, ports) in [(&d1, [p1.as_str(), "eno1"]), (&d2, [p2.as_str(), "eno1"])] {
         d.assert_running();
         for p in ports {
             assert!(
@@ -147,6 +151,16 @@ fn vlan_example_two_nodes_tag_10() {
         "untagged host traffic",
         &logs,
     );
+}
+
+#[test]
+fn vlan_example_two_nodes_tag_10_vms() {
+    vlan_example_two_nodes_tag_10(GuestKind::Vm);
+}
+
+#[test]
+fn vlan_example_two_nodes_tag_10_containers() {
+    vlan_example_two_nodes_tag_10(GuestKind::Container);
 }
 
 /// node1's half on its own: vm1's frames leave node1's uplink with exactly

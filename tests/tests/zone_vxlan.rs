@@ -17,6 +17,7 @@ mod common;
 use common::*;
 use std::time::Duration;
 use xsdn_testbed::pcap::CapturedFrame;
+use xsdn_testbed::topology::GuestKind;
 
 use xsdn_testbed::{GuestSpec, PingOpts, Topology, examples, wait_until};
 
@@ -54,13 +55,14 @@ fn assert_whole_unfragmented(frames: &[CapturedFrame]) {
     }
 }
 
-#[test]
-fn vxlan_example_three_nodes() {
-    let world = world(&examples::vxlan());
+fn vxlan_example_three_nodes(kind: GuestKind) {
+    let world = world(&examples::vxlan().with_guest_kind(kind));
+    let p1 = port(&world, "vm1");
+    let p2 = port(&world, "vm2");
     let config = config(&world);
-    let d1 = start_daemon(&world, "node1", &config, &["tap101i0", "eno1"]);
+    let d1 = start_daemon(&world, "node1", &config, &[p1.as_str(), "eno1"]);
     let d2 = start_daemon(&world, "node2", &config, &["eno1"]);
-    let d3 = start_daemon(&world, "node3", &config, &["tap102i0", "eno1"]);
+    let d3 = start_daemon(&world, "node3", &config, &[p2.as_str(), "eno1"]);
     let logs = || {
         format!(
             "{}\n{}\n{}",
@@ -116,17 +118,19 @@ fn vxlan_example_three_nodes() {
     );
     let tcp = assert_tcp(&world, "vm1", "vm2", "10.0.3.101", "VXLAN", &logs);
     let after = d1.counters(&world);
+    assert_kernel_tier_carried(&before, &after, &p1, "VXLAN");
+    assert_super_frames_if_vm(&world, "vm1", kind);
     let frames = underlay.stop().expect("capture");
     let node2_frames = to_node2.stop().expect("capture");
 
     let sent = u64::from(ping.transmitted + big.transmitted + udp.send.sent);
     let rx = delta(
-        before.port("tap101i0", "rx_packets"),
-        after.port("tap101i0", "rx_packets"),
+        before.port(&p1, "rx_packets"),
+        after.port(&p1, "rx_packets"),
     );
     assert!(
         rx >= sent,
-        "tap101i0 rx_packets +{rx} < {sent} sent\n{}",
+        "{p1} rx_packets +{rx} < {sent} sent\n{}",
         after.0
     );
     let vnet_tx = delta(
@@ -134,9 +138,9 @@ fn vxlan_example_three_nodes() {
         after.vnet("myvnet1", "rx_bytes"),
     );
     assert!(
-        vnet_tx >= tcp.sent_bytes,
+        vnet_tx >= tcp.send.sent,
         "myvnet1 rx_bytes +{vnet_tx} < {} TCP bytes sent\n{}",
-        tcp.sent_bytes,
+        tcp.send.sent,
         after.0
     );
     assert_eq!(after.drop_anywhere("mtu_exceeded"), 0, "{}", after.0);
@@ -223,7 +227,7 @@ fn vxlan_example_three_nodes() {
     assert_eq!(vm2["vni"], VNI, "{fdb}");
     assert_eq!(vm2["vnet"], "myvnet1", "{fdb}");
     let vm1 = entry(vm_mac(1));
-    assert_eq!(vm1["ifname"], "tap101i0", "{fdb}");
+    assert_eq!(vm1["ifname"], p1.as_str(), "{fdb}");
     let vteps = d1.show(&world, "vteps");
     let dsts = names(&vteps, "dst");
     assert_eq!(dsts, ["192.168.0.2", "192.168.0.3"], "{vteps}");
@@ -244,6 +248,16 @@ fn vxlan_example_three_nodes() {
     for d in [&d1, &d2, &d3] {
         d.assert_running();
     }
+}
+
+#[test]
+fn vxlan_example_three_nodes_vms() {
+    vxlan_example_three_nodes(GuestKind::Vm);
+}
+
+#[test]
+fn vxlan_example_three_nodes_containers() {
+    vxlan_example_three_nodes(GuestKind::Container);
 }
 
 #[test]

@@ -13,9 +13,11 @@ use std::time::Duration;
 use serde_json::Value;
 use xsdn_testbed::cmd::Output;
 use xsdn_testbed::pcap::CapturedFrame;
+use xsdn_testbed::tcp::TcpReport;
+use xsdn_testbed::topology::GuestKind;
 use xsdn_testbed::{
-    IperfOpts, IperfResult, PingOpts, PingResult, Proc, Topology, UdpOpts, UdpReport, World,
-    ensure_root, set_testbed_bin, wait_until,
+    PingOpts, PingResult, Proc, Topology, UdpOpts, UdpReport, World, ensure_root, set_testbed_bin,
+    wait_until,
 };
 
 /// The `xsdn` binary (see [`xsdn_testbed::xsdn_bin`]).
@@ -328,6 +330,14 @@ impl Counters {
             .unwrap_or_else(|| panic!("no port counter {field} for {port} in {}", self.0))
     }
 
+    /// A port's kernel-tier counter (`rx_packets`, `tx_packets`,
+    /// `punted`, ...); panics when the port has none (kernel tier off).
+    pub fn kernel_tier(&self, port: &str, field: &str) -> u64 {
+        self.find("ports", "ifname", port)["kernel_tier"][field]
+            .as_u64()
+            .unwrap_or_else(|| panic!("no kernel-tier counter {field} for {port} in {}", self.0))
+    }
+
     /// A port drop reason.
     pub fn port_drop(&self, port: &str, reason: &str) -> u64 {
         self.find("ports", "ifname", port)["drops"][reason]
@@ -358,7 +368,6 @@ impl Counters {
     }
 }
 
-/// True if `iface` in `ns` has an XDP program attached.
 /// Whether the dataplane holds `iface` in `ns`: an XDP program or a tcx
 /// program (guest ports of the kernel tier) is attached, as the kernel
 /// reports it.
@@ -369,6 +378,7 @@ pub fn hooked(world: &World, ns: &str, iface: &str) -> bool {
         .any()
 }
 
+/// True if `iface` in `ns` has an XDP program attached.
 pub fn has_xdp(world: &World, ns: &str, iface: &str) -> bool {
     let out = world
         .exec(ns, &["ip", "link", "show", "dev", iface])
@@ -485,12 +495,13 @@ pub fn assert_udp(
     r
 }
 
-/// Minimum a 2-second TCP transfer must move.
-pub const MIN_TCP_BYTES: u64 = 10_000_000;
+/// Bytes every TCP transfer of the tests moves.
+pub const TCP_BYTES: u64 = 32 << 20;
 
-/// A 2-second iperf3 TCP transfer `client` -> `server_ip` (server in
-/// `server`): more than [`MIN_TCP_BYTES`] received, no TCP checksum
-/// errors at the receiver.
+/// A TCP transfer of exactly [`TCP_BYTES`] from `client` to `server_ip`
+/// (an address of `server`): every byte arrives, in order and intact (the
+/// receiver checks each one), and the receiver's stack counts no TCP
+/// checksum error.
 pub fn assert_tcp(
     world: &World,
     client: &str,
@@ -498,28 +509,27 @@ pub fn assert_tcp(
     server_ip: &str,
     what: &str,
     logs: Logs<'_>,
-) -> IperfResult {
-    let srv = world
-        .iperf3_server(server, 5201)
-        .unwrap_or_else(|e| panic!("{what}: iperf3 server in {server}: {e:#}"));
+) -> TcpReport {
+    let dst: IpAddr = server_ip.parse().expect("server address");
     let before = world.snmp(server).expect("snmp");
-    let opts = IperfOpts {
-        duration: Duration::from_secs(2),
-        ..IperfOpts::default()
-    };
     let r = world
-        .iperf3_client(client, server_ip, &opts)
-        .unwrap_or_else(|e| panic!("{what}: iperf3 {client} -> {server_ip}: {e:#}\n{}", logs()));
+        .tcp_transfer(
+            client,
+            server,
+            dst,
+            5201,
+            TCP_BYTES,
+            Duration::from_secs(20),
+        )
+        .unwrap_or_else(|e| panic!("{what}: TCP {client} -> {server_ip}: {e:#}\n{}", logs()));
     let csum = world
         .snmp(server)
         .expect("snmp")
         .since(&before)
         .tcp_csum_errors();
-    drop(srv);
     assert!(
-        r.received_bytes > MIN_TCP_BYTES,
-        "{what}: iperf3 {client} -> {server_ip} moved only {} bytes in 2 s ({r:?})\n{}",
-        r.received_bytes,
+        r.intact() && r.send.sent == TCP_BYTES,
+        "{what}: TCP {client} -> {server_ip} did not deliver every byte: {r:?}\n{}",
         logs()
     );
     assert_eq!(
@@ -529,6 +539,51 @@ pub fn assert_tcp(
         logs()
     );
     r
+}
+
+/// The node-side port of guest `guest` (`tap101i0` for a VM, `veth101i0`
+/// for a container).
+pub fn port(world: &World, guest: &str) -> String {
+    world
+        .guest_port(guest)
+        .unwrap_or_else(|| panic!("no guest {guest}"))
+        .port
+        .clone()
+}
+
+/// Established traffic from `port` stayed in the kernel: between `before`
+/// and `after` the kernel tier carried at least half of the frames the
+/// port received (the rest: the first frames of each flow, broadcasts,
+/// what the userspace pipeline decides).
+pub fn assert_kernel_tier_carried(before: &Counters, after: &Counters, port: &str, what: &str) {
+    let carried = delta(
+        before.kernel_tier(port, "rx_packets"),
+        after.kernel_tier(port, "rx_packets"),
+    );
+    let received = delta(
+        before.port(port, "rx_packets"),
+        after.port(port, "rx_packets"),
+    );
+    assert!(
+        carried > 0 && carried * 2 >= received,
+        "{what}: the kernel tier carried {carried} of the {received} frames {port} received\n{}",
+        after.0
+    );
+}
+
+/// A VM-like guest's TCP left it as GSO super-frames (its relay counted
+/// some), as a virtio-net guest's does; nothing for containers.
+pub fn assert_super_frames_if_vm(world: &World, guest: &str, kind: GuestKind) {
+    if kind != GuestKind::Vm {
+        return;
+    }
+    let stats = world
+        .vm_tap_stats(guest)
+        .unwrap_or_else(|e| panic!("relay counters of {guest}: {e:#}"));
+    assert!(
+        stats.gso_from_guest > 0,
+        "{guest} sent no GSO super-frame: {stats:?}"
+    );
 }
 
 /// Deletes the neighbour caches of `guests`, so the next packet starts

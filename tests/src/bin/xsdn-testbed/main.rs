@@ -88,6 +88,12 @@ enum Cmd {
     /// rcvbuf_errors counts the datagrams its own socket buffer overflowed:
     /// a slow receiver rather than a lossy path.
     UdpRecv(tools::UdpRecv),
+    /// Send exactly N bytes over TCP and wait for the receiver to close;
+    /// prints {"sent":..,"seconds":..}
+    TcpSend(tools::TcpSend),
+    /// Receive one TCP stream to its end, checking every byte; prints
+    /// {"received":..,"first_bad":null|offset,"seconds":..}
+    TcpRecv(tools::TcpRecv),
     /// Relay of a VM-like guest (stands in for QEMU; the test world starts
     /// it)
     ///
@@ -146,6 +152,8 @@ fn run(command: Option<Cmd>) -> Result<()> {
         Cmd::Print { spec } => manage::print(&spec),
         Cmd::UdpSend(a) => tools::udp_send(&a),
         Cmd::UdpRecv(a) => tools::udp_recv(&a),
+        Cmd::TcpSend(a) => tools::tcp_send(&a),
+        Cmd::TcpRecv(a) => tools::tcp_recv(&a),
         Cmd::Hooks { ifname } => tools::hooks(&ifname),
         Cmd::Vmtap {
             port,

@@ -1,5 +1,6 @@
-//! `udp-send` and `udp-recv`, the traffic tools the library's
-//! [`xsdn_testbed::World::udp_exchange`] runs inside namespaces. Each prints
+//! `udp-send`/`udp-recv` and `tcp-send`/`tcp-recv`, the traffic tools the library's
+//! [`xsdn_testbed::World::udp_exchange`] and
+//! [`xsdn_testbed::World::tcp_transfer`] run inside namespaces. Each prints
 //! a one-line JSON summary on stdout; `hooks`, the tcx programs of an
 //! interface, for [`xsdn_testbed::World::hooks`].
 
@@ -61,5 +62,44 @@ pub fn udp_recv(a: &UdpRecv) -> Result<()> {
 pub fn hooks(ifname: &str) -> Result<()> {
     let hooks = xsdn_testbed::hooks::query_tcx(ifname)?;
     println!("{}", serde_json::to_string(&hooks)?);
+    Ok(())
+}
+
+/// Options of `tcp-send`.
+#[derive(Args)]
+pub struct TcpSend {
+    /// Where to connect
+    #[arg(long, value_name = "IP:PORT")]
+    pub dst: SocketAddr,
+    /// Bytes to send
+    #[arg(long, value_name = "N")]
+    pub bytes: u64,
+    /// Give up after this long without progress
+    #[arg(long, value_name = "MS", default_value_t = 20_000)]
+    pub timeout_ms: u64,
+}
+
+/// Options of `tcp-recv`.
+#[derive(Args)]
+pub struct TcpRecv {
+    /// Address to listen on
+    #[arg(long, value_name = "IP:PORT")]
+    pub bind: SocketAddr,
+    /// Give up after this long without progress
+    #[arg(long, value_name = "MS", default_value_t = 20_000)]
+    pub timeout_ms: u64,
+}
+
+/// `tcp-send --dst IP:PORT --bytes N`.
+pub fn tcp_send(a: &TcpSend) -> Result<()> {
+    let s = xsdn_testbed::tcp::run_send(a.dst, a.bytes, Duration::from_millis(a.timeout_ms))?;
+    println!("{}", serde_json::to_string(&s)?);
+    Ok(())
+}
+
+/// `tcp-recv --bind IP:PORT`.
+pub fn tcp_recv(a: &TcpRecv) -> Result<()> {
+    let r = xsdn_testbed::tcp::run_recv(a.bind, Duration::from_millis(a.timeout_ms))?;
+    println!("{}", serde_json::to_string(&r)?);
     Ok(())
 }
