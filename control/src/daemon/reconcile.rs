@@ -150,13 +150,16 @@ impl Reconciler {
             tracing::error!(error = %error_chain(&e), "installing a steering rule");
         }
         // Tables first, so new ports are known before their first frame.
+        // The kernel tier's domains before the worker's tables: a domain
+        // whose generation changed stops acting on its old entries at once,
+        // and the worker then installs them again for the new tables.
         if self.applied.adopt_tables(plan.tables) {
             let tables = Arc::clone(self.applied.tables());
-            if let Err(e) = self.applied.host().set_tables(Arc::clone(&tables)) {
-                tracing::error!(error = %error_chain(&e), "handing new tables to the worker");
-            }
             if let Err(e) = self.applied.host_mut().apply_kernel_layout(&tables) {
                 tracing::error!(error = %error_chain(&e), "writing the kernel tier's maps");
+            }
+            if let Err(e) = self.applied.host().set_tables(Arc::clone(&tables)) {
+                tracing::error!(error = %error_chain(&e), "handing new tables to the worker");
             }
         }
         let kernel_bds = plan.vnet_counters.clone();

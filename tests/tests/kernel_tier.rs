@@ -1,0 +1,360 @@
+//! The kernel tier never acts on a stale decision (privileged; fails
+//! without root). Each test first lets the kernel tier carry a flow (its
+//! counters prove it), then changes what the decision depended on, and
+//! checks that the very next frames follow the change:
+//!
+//! - a MAC that moves to another port (a VM migrated) is delivered at its
+//!   new port, and nothing more reaches the old one;
+//! - a port that moves to another VNet receives nothing more of its old
+//!   VNet, although the guests there still address its MAC (tenant
+//!   isolation with the kernel tier on);
+//! - a reload that changes a VNet's tag: frames leave with the new tag at
+//!   once, never the old one;
+//! - a VXLAN peer's next hop that changes its MAC: the outer headers follow.
+
+mod common;
+
+use std::net::IpAddr;
+use std::time::Duration;
+
+use common::*;
+use xsdn_testbed::examples;
+use xsdn_testbed::pcap::TPID_8021Q;
+use xsdn_testbed::{GuestSpec, NodeSpec, Topology, UdpOpts, World, wait_until};
+
+const ZONES: &str = "simple: simple1\n";
+const VNETS: &str = "vnet: vnet0\n\tzone simple1\n\nvnet: vnet1\n\tzone simple1\n";
+
+/// One node with VNets `vnet0` and `vnet1`; vm1 10.0.0.1, vm2 10.0.0.2 and
+/// vm3 10.0.0.3 in `vnet0`.
+fn one_node() -> Topology {
+    let vm = |name: &str, addr: &str, n: u8| {
+        GuestSpec::new(name, "node1", "vnet0")
+            .address(addr)
+            .mac(&mac_str(vm_mac(n)))
+    };
+    Topology::new()
+        .node(NodeSpec::new("node1").bridge("vnet0").bridge("vnet1"))
+        .guest(vm("vm1", "10.0.0.1/24", 1))
+        .guest(vm("vm2", "10.0.0.2/24", 2))
+        .guest(vm("vm3", "10.0.0.3/24", 3))
+}
+
+fn udp(world: &World, from: &str, to: &str, dst: &str, count: u32) -> xsdn_testbed::UdpReport {
+    let opts = UdpOpts {
+        count,
+        size: 200,
+        timeout: Duration::from_secs(3),
+        ..UdpOpts::default()
+    };
+    let dst: IpAddr = dst.parse().expect("address");
+    world
+        .udp_exchange(from, to, dst, &opts)
+        .unwrap_or_else(|e| panic!("UDP {from} -> {to}: {e:#}"))
+}
+
+/// Pins `ip`'s neighbour entry in `guest` to `mac`, so the guest keeps
+/// addressing that MAC whatever happens (no ARP to reveal a change).
+fn pin_neighbour(world: &World, guest: &str, ip: &str, mac: [u8; 6]) {
+    world
+        .exec(
+            guest,
+            &[
+                "ip",
+                "neigh",
+                "replace",
+                ip,
+                "lladdr",
+                &mac_str(mac),
+                "dev",
+                "eth0",
+                "nud",
+                "permanent",
+            ],
+        )
+        .expect("static neighbour");
+}
+
+#[test]
+fn a_mac_that_moves_to_another_port_is_followed() {
+    let world = world(&one_node());
+    let config = write_sdn(&world, "sdn", &[("zones.cfg", ZONES), ("vnets.cfg", VNETS)]);
+    let (p1, p2, p3) = (
+        port(&world, "vm1"),
+        port(&world, "vm2"),
+        port(&world, "vm3"),
+    );
+    let d = start_daemon(&world, "node1", &config, &[&p1, &p2, &p3]);
+    let logs = || d.diag(&world);
+    pin_neighbour(&world, "vm1", "10.0.0.2", vm_mac(2));
+
+    // vm1 -> vm2 established: the kernel tier carries it.
+    assert_ping(&world, "vm2", "10.0.0.1", &quick(2), "vm2 -> vm1", &logs);
+    let before = d.counters(&world);
+    assert_udp(
+        &world,
+        "vm1",
+        "vm2",
+        "10.0.0.2",
+        200,
+        "before the move",
+        &logs,
+    );
+    let after = d.counters(&world);
+    assert_kernel_tier_carried(&before, &after, &p1, "before the move");
+
+    // vm2 "migrates" to vm3's port: at the old port the guest stays
+    // plugged in but silent, under another MAC, without addresses (so a
+    // capture there shows whatever the node still sends it); vm3 takes
+    // vm2's MAC and address and speaks once (a migrated VM announces
+    // itself).
+    for args in [
+        &["sysctl", "-q", "-w", "net.ipv6.conf.eth0.disable_ipv6=1"][..],
+        &["ip", "addr", "flush", "dev", "eth0"],
+        &["ip", "link", "set", "eth0", "address", "52:54:00:00:00:22"],
+    ] {
+        world.exec("vm2", args).expect("vm2 leaves");
+    }
+    for args in [
+        &["ip", "link", "set", "eth0", "down"][..],
+        &["ip", "link", "set", "eth0", "address", &mac_str(vm_mac(2))],
+        &["ip", "addr", "flush", "dev", "eth0"],
+        &["ip", "addr", "add", "10.0.0.2/24", "dev", "eth0"],
+        &["ip", "link", "set", "eth0", "up"],
+    ] {
+        world.exec("vm3", args).expect("vm3 takes vm2's place");
+    }
+    assert_ping(
+        &world,
+        "vm3",
+        "10.0.0.1",
+        &quick(2),
+        "moved vm2 -> vm1",
+        &logs,
+    );
+
+    // Every datagram vm1 sends to that MAC now reaches the new port, in
+    // the kernel tier, and not one the old port.
+    let old = world.capture("vm2", "eth0", "").expect("capture");
+    let before = d.counters(&world);
+    let r = udp(&world, "vm1", "vm3", "10.0.0.2", 200);
+    let after = d.counters(&world);
+    let at_old = old.stop().expect("capture");
+    assert!(
+        r.all_ok(),
+        "after the move, vm1 -> moved vm2 (port {p3}) lost datagrams: {r:?}\n{}",
+        logs()
+    );
+    let stale: Vec<_> = from_mac(&at_old, vm_mac(1))
+        .into_iter()
+        .filter(|f| f.dst_mac() == Some(vm_mac(2)))
+        .collect();
+    assert!(
+        stale.is_empty(),
+        "{} frames of vm1 for vm2's MAC still reached the old port {p2}: first {}\n{}",
+        stale.len(),
+        stale.first().map(|f| hex(f)).unwrap_or_default(),
+        after.0
+    );
+    assert_kernel_tier_carried(&before, &after, &p1, "after the move");
+    let fdb = d.show(&world, "fdb");
+    let entry = fdb
+        .as_array()
+        .and_then(|a| a.iter().find(|e| e["mac"] == mac_str(vm_mac(2)).as_str()))
+        .unwrap_or_else(|| panic!("vm2's MAC not in the fdb: {fdb}"));
+    assert_eq!(entry["ifname"], p3.as_str(), "{fdb}");
+}
+
+#[test]
+fn a_port_moved_to_another_vnet_gets_nothing_of_its_old_vnet() {
+    let world = world(&one_node());
+    let config = write_sdn(&world, "sdn", &[("zones.cfg", ZONES), ("vnets.cfg", VNETS)]);
+    let (p1, p2) = (port(&world, "vm1"), port(&world, "vm2"));
+    let d = start_daemon(&world, "node1", &config, &[&p1, &p2]);
+    let logs = || d.diag(&world);
+    pin_neighbour(&world, "vm1", "10.0.0.2", vm_mac(2));
+    assert_ping(&world, "vm2", "10.0.0.1", &quick(2), "vm2 -> vm1", &logs);
+    let before = d.counters(&world);
+    assert_udp(&world, "vm1", "vm2", "10.0.0.2", 200, "same VNet", &logs);
+    let after = d.counters(&world);
+    assert_kernel_tier_carried(&before, &after, &p1, "same VNet");
+
+    // The operator moves vm2's port into vnet1 (another tenant's VNet).
+    world
+        .exec("node1", &["ip", "link", "set", &p2, "nomaster"])
+        .expect("nomaster");
+    world
+        .exec("node1", &["ip", "link", "set", &p2, "master", "vnet1"])
+        .expect("master vnet1");
+    let moved = wait_until(Duration::from_secs(5), || {
+        d.show(&world, "ports").as_array().is_some_and(|a| {
+            a.iter()
+                .any(|p| p["ifname"] == p2.as_str() && p["vnets"] == serde_json::json!(["vnet1"]))
+        })
+    });
+    assert!(
+        moved,
+        "{p2} not in vnet1 after 5 s: {}",
+        d.show(&world, "ports")
+    );
+
+    // vm1 still addresses vm2's MAC: not one frame may reach vnet1.
+    let seen = world.capture("vm2", "eth0", "").expect("capture");
+    let before = d.counters(&world);
+    let r = udp(&world, "vm1", "vm2", "10.0.0.2", 50);
+    let after = d.counters(&world);
+    let frames = seen.stop().expect("capture");
+    let leaked = from_mac(&frames, vm_mac(1));
+    assert!(
+        leaked.is_empty() && r.recv.received == 0,
+        "{} frames of vm1 (vnet0) reached vm2 in vnet1 ({} datagrams): first {}\n{}",
+        leaked.len(),
+        r.recv.received,
+        leaked.first().map(|f| hex(f)).unwrap_or_default(),
+        after.0
+    );
+    let to_p2 = delta(
+        before.port(&p2, "tx_packets"),
+        after.port(&p2, "tx_packets"),
+    );
+    assert_eq!(
+        to_p2, 0,
+        "{p2} transmitted {to_p2} frames of vnet0\n{}",
+        after.0
+    );
+}
+
+#[test]
+fn a_reload_that_changes_the_tag_is_followed_at_once() {
+    const ZONES: &str = "vlan: myvlanzone\n\tbridge vmbr0\n";
+    let vnets = |tag: u16| format!("vnet: myvnet1\n\tzone myvlanzone\n\ttag {tag}\n");
+    let world = world(&examples::vlan());
+    let config = write_sdn(
+        &world,
+        "sdn",
+        &[("zones.cfg", ZONES), ("vnets.cfg", &vnets(10))],
+    );
+    let (p1, p2) = (port(&world, "vm1"), port(&world, "vm2"));
+    let d1 = start_daemon(&world, "node1", &config, &[&p1, "eno1"]);
+    let d2 = start_daemon(&world, "node2", &config, &[&p2, "eno1"]);
+    let logs = || format!("{}\n{}", d1.diag(&world), d2.diag(&world));
+    assert_ping(&world, "vm1", "10.0.3.101", &quick(2), "tag 10", &logs);
+    let before = d1.counters(&world);
+    assert_udp(&world, "vm1", "vm2", "10.0.3.101", 200, "tag 10", &logs);
+    let after = d1.counters(&world);
+    assert_kernel_tier_carried(&before, &after, &p1, "tag 10");
+
+    write_sdn(&world, "sdn", &[("vnets.cfg", &vnets(20))]);
+    for d in [&d1, &d2] {
+        let out = d.cli(&world, &["reload"]);
+        assert!(out.status.success(), "reload: {}\n{}", out.stderr, logs());
+    }
+    let wire = world.capture("switch", "node1", "").expect("capture");
+    // A reload that changes a VNet's tag forgets its MACs: a round trip
+    // teaches them again.
+    assert_ping(&world, "vm1", "10.0.3.101", &quick(2), "tag 20", &logs);
+    let before = d1.counters(&world);
+    let r = udp(&world, "vm1", "vm2", "10.0.3.101", 200);
+    let after = d1.counters(&world);
+    let frames = wire.stop().expect("capture");
+    assert!(r.all_ok(), "after the reload to tag 20: {r:?}\n{}", logs());
+    let ours = from_mac(&frames, vm_mac(1));
+    assert!(!ours.is_empty(), "no frame of vm1 on the underlay");
+    for f in &ours {
+        let tags = f.vlan_tags();
+        assert!(
+            tags.len() == 1 && tags[0].tpid == TPID_8021Q && tags[0].vid == 20,
+            "a frame of vm1 left with {tags:?} after the reload to tag 20: {}",
+            hex(f)
+        );
+    }
+    assert_kernel_tier_carried(&before, &after, &p1, "tag 20");
+}
+
+#[test]
+fn a_vxlan_next_hop_that_changes_its_mac_is_followed() {
+    const NEW_MAC: [u8; 6] = [0x02, 0, 0, 0, 0x03, 0x33];
+    let world = world(&examples::vxlan());
+    let config = write_sdn(
+        &world,
+        "sdn",
+        &[
+            (
+                "zones.cfg",
+                "vxlan: myvxlanzone\n\tpeers 192.168.0.1,192.168.0.2,192.168.0.3\n\tmtu 1450\n",
+            ),
+            (
+                "vnets.cfg",
+                "vnet: myvnet1\n\tzone myvxlanzone\n\ttag 100000\n",
+            ),
+        ],
+    );
+    let (p1, p2) = (port(&world, "vm1"), port(&world, "vm2"));
+    let d1 = start_daemon(&world, "node1", &config, &[&p1, "eno1"]);
+    let d3 = start_daemon(&world, "node3", &config, &[&p2, "eno1"]);
+    let logs = || format!("{}\n{}", d1.diag(&world), d3.diag(&world));
+    assert_ping(&world, "vm1", "10.0.3.101", &quick(2), "VXLAN", &logs);
+    let before = d1.counters(&world);
+    assert_udp(&world, "vm1", "vm2", "10.0.3.101", 200, "VXLAN", &logs);
+    let after = d1.counters(&world);
+    assert_kernel_tier_carried(&before, &after, &p1, "VXLAN");
+
+    // node3's underlay address moves to another MAC (a replaced NIC), and
+    // node1's kernel learns it.
+    world
+        .exec(
+            "node3",
+            &["ip", "link", "set", "vmbr0", "address", &mac_str(NEW_MAC)],
+        )
+        .expect("new MAC");
+    world
+        .exec(
+            "node1",
+            &[
+                "ip",
+                "neigh",
+                "replace",
+                "192.168.0.3",
+                "lladdr",
+                &mac_str(NEW_MAC),
+                "dev",
+                "vmbr0",
+            ],
+        )
+        .expect("neighbour");
+    let followed = wait_until(Duration::from_secs(5), || {
+        d1.show(&world, "vteps").as_array().is_some_and(|a| {
+            a.iter().any(|v| {
+                v["dst"] == "192.168.0.3" && v["next_hop"]["dst_mac"] == mac_str(NEW_MAC).as_str()
+            })
+        })
+    });
+    assert!(
+        followed,
+        "node1 did not follow the next hop's new MAC: {}",
+        d1.show(&world, "vteps")
+    );
+
+    let wire = world
+        .capture("switch", "node1", "udp port 4789")
+        .expect("capture");
+    let before = d1.counters(&world);
+    let r = udp(&world, "vm1", "vm2", "10.0.3.101", 200);
+    let after = d1.counters(&world);
+    let frames = wire.stop().expect("capture");
+    assert!(r.all_ok(), "after the next hop's change: {r:?}\n{}", logs());
+    let to_node3: Vec<_> = frames
+        .iter()
+        .filter(|f| f.ipv4().is_some_and(|i| i.dst == [192, 168, 0, 3]))
+        .collect();
+    assert!(!to_node3.is_empty(), "no VXLAN to node3 captured");
+    for f in &to_node3 {
+        assert_eq!(
+            f.dst_mac(),
+            Some(NEW_MAC),
+            "VXLAN to node3 still addressed to its old MAC: {}",
+            hex(f)
+        );
+    }
+    assert_kernel_tier_carried(&before, &after, &p1, "after the next hop's change");
+}
