@@ -126,6 +126,11 @@ fn from_guest(
     })
 }
 
+// Inlined like every step of `classify`: out of line, its result would go
+// through a return slot that the walk reads back with wider loads than the
+// callee's stores, a store-forwarding stall per frame (a codegen workaround,
+// see the walk's module docs).
+#[inline(always)]
 fn from_tagged_uplink(
     tables: &ForwardingTables,
     ingress: PortSlot,
@@ -179,6 +184,8 @@ fn from_tagged_uplink(
     })
 }
 
+// Inlined: see `from_tagged_uplink`.
+#[inline(always)]
 fn from_untagged_uplink(
     tables: &ForwardingTables,
     vxlan_ports: &heapless::Vec<u16, MAX_VXLAN_PORTS>,

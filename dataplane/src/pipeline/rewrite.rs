@@ -155,10 +155,14 @@ fn read_macs(frame: &[u8], at: usize) -> [u8; MACS_LEN] {
 /// `inner`) in place for `action`, using the headroom in front of it;
 /// returns the output's `(start, len)` in `chunk`. Moves only the 12 MAC
 /// bytes for a tag push or pop; the inner body stays where it is.
+///
+/// `action` and `inner` are taken by value, not by reference: a reference
+/// would pin the walk's copies of them in memory (a codegen workaround,
+/// see the walk's module docs).
 pub(super) fn in_place(
     pipeline: &Pipeline,
-    action: &Action,
-    inner: &InnerFrame,
+    action: Action,
+    inner: InnerFrame,
     chunk: &mut [u8],
     start: usize,
     len: usize,
@@ -167,11 +171,11 @@ pub(super) fn in_place(
         .checked_add(len)
         .and_then(|end| chunk.get(start..end))
         .ok_or(DropReason::Malformed)?;
-    check_inner(inner, len)?;
+    check_inner(&inner, len)?;
     let plan = plan_output(
         pipeline,
-        action,
-        inner,
+        &action,
+        &inner,
         starts_with_tag(frame, inner.body_offset),
     )?;
     let macs = read_macs(frame, inner.mac_offset);
@@ -186,20 +190,21 @@ pub(super) fn in_place(
 
 /// Builds the output for `action` of the received frame `src` (described
 /// by `inner`) in `dst_chunk` at offset `headroom`; returns its `(start,
-/// len)` in `dst_chunk`. Same output and errors as [`in_place`].
+/// len)` in `dst_chunk`. Same output and errors as [`in_place`] (and
+/// the same by-value arguments).
 pub(super) fn copy(
     pipeline: &Pipeline,
-    action: &Action,
-    inner: &InnerFrame,
+    action: Action,
+    inner: InnerFrame,
     src: &[u8],
     dst_chunk: &mut [u8],
     headroom: usize,
 ) -> Result<(usize, usize), DropReason> {
-    check_inner(inner, src.len())?;
+    check_inner(&inner, src.len())?;
     let plan = plan_output(
         pipeline,
-        action,
-        inner,
+        &action,
+        &inner,
         starts_with_tag(src, inner.body_offset),
     )?;
     let out = headroom

@@ -558,20 +558,20 @@ fn rewrite_in_place_and_copy_agree_and_need_headroom() {
     .expect("classified")
     .inner;
     let mut copy = vec![0u8; CHUNK_SIZE];
-    let (cs, cl) = rewrite::copy(&p, &action, &inner, &frame, &mut copy, 100).unwrap();
-    let (s, l) = rewrite::in_place(&p, &action, &inner, &mut chunk, HEADROOM, len).unwrap();
+    let (cs, cl) = rewrite::copy(&p, action, inner, &frame, &mut copy, 100).unwrap();
+    let (s, l) = rewrite::in_place(&p, action, inner, &mut chunk, HEADROOM, len).unwrap();
     assert_eq!((s, l), (HEADROOM - 8, len + 8));
     assert_eq!(chunk[s..s + l], copy[cs..cs + cl]);
     // Only 8 bytes were needed in front, and 7 are not enough.
     let mut tight = frame.clone();
     tight.splice(0..0, [0u8; 7]);
     assert_eq!(
-        rewrite::in_place(&p, &action, &inner, &mut tight, 7, len),
+        rewrite::in_place(&p, action, inner, &mut tight, 7, len),
         Err(DropReason::NoHeadroom)
     );
     let mut small = vec![0u8; len + 7];
     assert_eq!(
-        rewrite::copy(&p, &action, &inner, &frame, &mut small, 0),
+        rewrite::copy(&p, action, inner, &frame, &mut small, 0),
         Err(DropReason::NoHeadroom)
     );
     // Through the walk: a received frame with 7 bytes of headroom is
