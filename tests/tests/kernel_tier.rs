@@ -358,3 +358,76 @@ fn a_vxlan_next_hop_that_changes_its_mac_is_followed() {
     }
     assert_kernel_tier_carried(&before, &after, &p1, "after the next hop's change");
 }
+
+#[test]
+fn show_kernel_lists_the_entries_and_trace_names_the_tier() {
+    let world = world(&one_node());
+    let config = write_sdn(&world, "sdn", &[("zones.cfg", ZONES), ("vnets.cfg", VNETS)]);
+    let (p1, p2) = (port(&world, "vm1"), port(&world, "vm2"));
+    let d = start_daemon(&world, "node1", &config, &[&p1, &p2]);
+    let logs = || d.diag(&world);
+    assert_ping(&world, "vm1", "10.0.0.2", &quick(2), "vm1 -> vm2", &logs);
+
+    let entries = d.show(&world, "kernel");
+    for (mac, ifname) in [(vm_mac(1), &p1), (vm_mac(2), &p2)] {
+        let e = entries
+            .as_array()
+            .and_then(|a| a.iter().find(|e| e["mac"] == mac_str(mac).as_str()))
+            .unwrap_or_else(|| panic!("{} not in the kernel tier: {entries}", mac_str(mac)));
+        assert_eq!(e["vnet"], "vnet0", "{entries}");
+        assert_eq!(e["ifname"], ifname.as_str(), "{entries}");
+        assert_eq!(e["action"]["type"], "forward", "{entries}");
+        assert_eq!(e["state"], "current", "{entries}");
+    }
+    let table = d.cli(&world, &["show", "kernel"]);
+    assert!(
+        table.success() && table.stdout.contains("forward") && table.stdout.contains(&p2),
+        "{}",
+        table.stdout
+    );
+
+    let trace = |src: [u8; 6], dst: &str| {
+        d.json(
+            &world,
+            &[
+                "trace",
+                "--port",
+                &p1,
+                "--src-mac",
+                &mac_str(src),
+                "--dst-mac",
+                dst,
+                "--src-ip",
+                "10.0.0.1",
+                "--dst-ip",
+                "10.0.0.2",
+            ],
+        )
+    };
+    let known = trace(vm_mac(1), &mac_str(vm_mac(2)));
+    assert_eq!(known["tier"], "kernel", "{known}");
+    let broadcast = trace(vm_mac(1), "ff:ff:ff:ff:ff:ff");
+    assert_eq!(broadcast["tier"], "userspace", "{broadcast}");
+    let stranger = trace([0x52, 0x54, 0, 0, 0, 0x77], &mac_str(vm_mac(2)));
+    assert_eq!(stranger["tier"], "userspace", "{stranger}");
+    assert!(
+        stranger["tier_reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("52:54:00:00:00:77")),
+        "{stranger}"
+    );
+    // From vm2's port with vm1's MAC: a move, punted.
+    let moved = d.json(
+        &world,
+        &[
+            "trace",
+            "--port",
+            &p2,
+            "--src-mac",
+            &mac_str(vm_mac(1)),
+            "--dst-mac",
+            &mac_str(vm_mac(2)),
+        ],
+    );
+    assert_eq!(moved["tier"], "userspace", "{moved}");
+}

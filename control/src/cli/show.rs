@@ -116,6 +116,9 @@ pub fn render_trace(v: &Value) -> String {
         out.push_str(&format!(" ({reason})"));
     }
     out.push('\n');
+    if let Some(tier) = v["tier"].as_str() {
+        out.push_str(&format!("tier      {tier}: {}\n", cell(&v["tier_reason"])));
+    }
     out
 }
 
@@ -315,6 +318,46 @@ pub fn render_table(table: Table, value: &Value) -> String {
             }),
         ),
         Table::Counters => render_counters(value),
+        Table::Kernel => columns(
+            &["MAC", "VNET", "IFNAME", "ACTION", "MTU", "STATE"],
+            &rows(value, |e| {
+                vec![
+                    cell(&e["mac"]),
+                    cell(&e["vnet"]),
+                    cell(&e["ifname"]),
+                    kernel_action_cell(&e["action"]),
+                    cell(&e["mtu"]),
+                    cell(&e["state"]),
+                ]
+            }),
+        ),
+    }
+}
+
+/// What a kernel-tier entry does, in one cell: `forward`, `vlan 10`,
+/// `qinq 802.1ad 20.100`, `vxlan 100000 -> 192.168.0.3 (02:..)`.
+fn kernel_action_cell(action: &Value) -> String {
+    match action["type"].as_str() {
+        Some("vlan") => format!("vlan {}", cell(&action["vlan"])),
+        Some("qinq") => match action["vlan"].as_u64() {
+            Some(c) => format!(
+                "qinq {} {}.{c}",
+                cell(&action["vlan_protocol"]),
+                cell(&action["service_vlan"])
+            ),
+            None => format!(
+                "qinq {} {}",
+                cell(&action["vlan_protocol"]),
+                cell(&action["service_vlan"])
+            ),
+        },
+        Some("vxlan") => format!(
+            "vxlan {} -> {} ({})",
+            cell(&action["vni"]),
+            cell(&action["dst"]),
+            cell(&action["next_hop_mac"])
+        ),
+        _ => cell(&action["type"]),
     }
 }
 
@@ -337,6 +380,9 @@ fn render_counters(value: &Value) -> String {
             "TX_PACKETS",
             "TX_BYTES",
             "DROPPED",
+            "KERNEL_RX",
+            "KERNEL_TX",
+            "PUNTED",
         ],
         &rows(&value["ports"], |p| {
             vec![
@@ -346,6 +392,9 @@ fn render_counters(value: &Value) -> String {
                 cell(&p["tx_packets"]),
                 cell(&p["tx_bytes"]),
                 drops_total(&p["drops"]).to_string(),
+                cell(&p["kernel_tier"]["rx_packets"]),
+                cell(&p["kernel_tier"]["tx_packets"]),
+                cell(&p["kernel_tier"]["punted"]),
             ]
         }),
     );

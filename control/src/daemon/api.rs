@@ -33,6 +33,9 @@ pub enum Table {
     Routes,
     /// Counters per port and per VNet.
     Counters,
+    /// The in-kernel tier's MAC entries: what established traffic to each
+    /// MAC does without leaving the kernel.
+    Kernel,
 }
 
 /// Optional filters of a `show` request.

@@ -34,6 +34,7 @@ pub mod metrics;
 pub mod reconcile;
 pub mod respond;
 pub mod settings;
+pub mod tier;
 pub mod trace;
 pub mod view;
 

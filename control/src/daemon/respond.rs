@@ -14,8 +14,9 @@ use std::time::UNIX_EPOCH;
 use serde_json::{Value, json};
 use xsdn_dataplane::counters::PortSnapshot;
 use xsdn_dataplane::pipeline::BdSnapshot;
-use xsdn_dataplane::pipeline::Location;
+use xsdn_dataplane::pipeline::{Encap, Location};
 use xsdn_dataplane::tables::{BdEncap, ForwardingTables, PortRole, PortSlot};
+use xsdn_dataplane::wire::EthernetAddress;
 
 use super::api::{Filter, Request, Response, Table};
 use super::view::DaemonView;
@@ -35,6 +36,7 @@ pub fn respond(daemon: &DaemonView, request: Request) -> Response {
             Table::Vteps => vteps(daemon, &filter),
             Table::Routes => routes(daemon, &filter),
             Table::Counters => counters(daemon, &filter),
+            Table::Kernel => kernel_entries(daemon, &filter),
         }),
     };
     match result {
@@ -390,6 +392,72 @@ fn fdb(daemon: &DaemonView, filter: &Filter) -> Value {
     json!(rows)
 }
 
+/// The kernel tier's MAC entries (empty without the kernel tier): per
+/// entry its VNet, MAC, egress, what it does to the frame, and whether it
+/// is current (installed for the domain's generation in force) or stale
+/// (a miss, freed at the next reload).
+fn kernel_entries(daemon: &DaemonView, filter: &Filter) -> Value {
+    let tables = daemon.tables();
+    let mut rows: Vec<Value> = Vec::new();
+    for (key, value, current) in daemon.kernel_fdb() {
+        let Some(bd) = tables
+            .bds
+            .iter()
+            .find(|b| xsdn_dataplane::kernel_tier::kernel_bd(b) == Some(key.bd))
+        else {
+            continue;
+        };
+        let ifname = tables
+            .ports
+            .iter()
+            .find(|p| p.ifindex == value.ifindex)
+            .map_or_else(|| value.ifindex.to_string(), |p| p.name.clone());
+        if filter.vnet.as_ref().is_some_and(|v| v != &bd.vnet)
+            || filter.zone.as_ref().is_some_and(|z| z != &bd.zone)
+            || filter.port.as_ref().is_some_and(|p| p != &ifname)
+        {
+            continue;
+        }
+        let action = match value.action.decode().map(|a| a.encap) {
+            Some(Encap::Plain) => json!({"type": "forward"}),
+            Some(Encap::Vlan { vid }) => json!({"type": "vlan", "vlan": vid.get()}),
+            Some(Encap::QinQ {
+                s_tpid,
+                s_vid,
+                c_vid,
+            }) => json!({
+                "type": "qinq",
+                "service_vlan": s_vid.get(),
+                "vlan_protocol": s_tpid.as_str(),
+                "vlan": c_vid.map(|c| c.get()),
+            }),
+            Some(Encap::Vxlan { vni, udp_port, .. }) => json!({
+                "type": "vxlan",
+                "vni": vni.get(),
+                "dst_port": udp_port,
+                "dst": std::net::Ipv4Addr::from(value.outer_dst_ip).to_string(),
+                "src": std::net::Ipv4Addr::from(value.outer_src_ip).to_string(),
+                "next_hop_mac": EthernetAddress(value.outer_dst_mac).to_string(),
+            }),
+            None => json!({"type": "invalid"}),
+        };
+        rows.push(json!({
+            "vnet": bd.vnet,
+            "zone": bd.zone,
+            "mac": EthernetAddress(key.mac).to_string(),
+            "ifname": ifname,
+            "action": action,
+            "mtu": value.mtu,
+            "generation": value.generation,
+            "state": if current { "current" } else { "stale" },
+        }));
+    }
+    rows.sort_by(|a, b| {
+        (a["vnet"].as_str(), a["mac"].as_str()).cmp(&(b["vnet"].as_str(), b["mac"].as_str()))
+    });
+    json!(rows)
+}
+
 fn vteps(daemon: &DaemonView, filter: &Filter) -> Value {
     let tables = daemon.tables();
     let rows: Vec<Value> = tables
@@ -537,6 +605,7 @@ fn trace(daemon: &DaemonView, spec: &super::trace::FrameSpec) -> Result<Value, S
         .worker()
         .query(move |view| view.pipeline.explain(slot, &frame))
         .map_err(|e| e.to_string())?;
+    let tier = super::tier::tier_of(daemon, port, &explanation);
     let outputs: Vec<Value> = explanation
         .outputs
         .iter()
@@ -558,5 +627,7 @@ fn trace(daemon: &DaemonView, spec: &super::trace::FrameSpec) -> Result<Value, S
             .map(|s| json!({"stage": s.stage, "result": s.result}))
             .collect::<Vec<_>>(),
         "outputs": outputs,
+        "tier": tier.tier,
+        "tier_reason": tier.why,
     }))
 }

@@ -12,6 +12,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use xsdn_common::XDP_STAT_COUNT;
+use xsdn_common::kernel_tier::{FdbKey, FdbValue};
 use xsdn_dataplane::counters::PortSnapshot;
 use xsdn_dataplane::kernel_tier::{KernelBdCounters, KernelMaps, KernelPortCounters};
 use xsdn_dataplane::pipeline::BdSnapshot;
@@ -131,6 +132,11 @@ impl<'a> DaemonView<'a> {
     }
 
     /// The kernel tier's maps, when the kernel tier runs.
+    pub fn kernel_maps(&self) -> Option<&'a KernelMaps> {
+        self.kernel_tier()
+    }
+
+    /// The kernel tier's maps, when the kernel tier runs.
     fn kernel_tier(&self) -> Option<&'a KernelMaps> {
         let host = self.applied.host();
         host.kernel_tier().then(|| host.programs().kernel_view())
@@ -167,5 +173,21 @@ impl<'a> DaemonView<'a> {
             k.add_to(&mut total);
         }
         Some((total, kernel))
+    }
+
+    /// The kernel tier's MAC entries, each with whether it is current (its
+    /// domain's generation in force); empty without the kernel tier.
+    pub fn kernel_fdb(&self) -> Vec<(FdbKey, FdbValue, bool)> {
+        let Some(kernel) = self.kernel_tier() else {
+            return Vec::new();
+        };
+        kernel
+            .fdb_entries()
+            .into_iter()
+            .map(|(key, value)| {
+                let current = kernel.bd_generation(key.bd) == Some(value.generation);
+                (key, value, current)
+            })
+            .collect()
     }
 }

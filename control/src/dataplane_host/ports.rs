@@ -88,6 +88,12 @@ impl AttachedPort {
         self.ifindex
     }
 
+    /// A tap: XDP on an uplink may redirect frames into it (a veth needs
+    /// NAPI on its peer for that).
+    pub fn xdp_target(&self) -> bool {
+        self.xdp_target
+    }
+
     /// Steering mode.
     pub fn mode(&self) -> PortMode {
         self.mode

@@ -197,6 +197,11 @@ impl KernelMaps {
         self.written.bds.get(&id).map(|b| b.generation)
     }
 
+    /// The `BD_FLAG_*` bits of kernel bridge domain `id`, if live.
+    pub fn bd_flags(&self, id: u16) -> Option<u32> {
+        self.written.bds.get(&id).map(|b| b.flags)
+    }
+
     /// Counter `index` of [`KSTATS_MAP`], summed over CPUs.
     fn kstat(&self, index: u32) -> Result<u64, KernelMapsError> {
         let values = self

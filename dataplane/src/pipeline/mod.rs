@@ -98,7 +98,7 @@ pub use generation::Generation;
 pub use key::{FlowKey, TagKey, VxlanKey};
 pub use observe::{Observer, Quiet, Stage};
 pub use stats::{BdCounters, BdSnapshot, PipelineCounters};
-pub use trace::{Explanation, TraceOutput, TraceStage};
+pub use trace::{Explanation, TraceClassified, TraceOutput, TraceStage};
 pub use xsdn_common::{Action, Encap};
 
 /// Slots examined per [`Pipeline::tick`] by the MAC table's aging sweep.

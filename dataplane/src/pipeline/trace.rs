@@ -52,6 +52,25 @@ pub struct Explanation {
     pub drop: Option<DropReason>,
     /// Outputs (unicast: one; flood: one per destination).
     pub outputs: Vec<TraceOutput>,
+    /// What classification found, when the frame got that far (for
+    /// telling which tier would handle it).
+    pub classified: Option<TraceClassified>,
+}
+
+/// The frame as classified: its bridge domain, where it came from and its
+/// (inner) MAC addresses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TraceClassified {
+    /// Bridge domain.
+    pub bd: BdId,
+    /// Where the frame came from.
+    pub source: Source,
+    /// Source MAC (of the inner frame for VXLAN).
+    pub src: EthernetAddress,
+    /// Destination MAC (of the inner frame for VXLAN).
+    pub dst: EthernetAddress,
+    /// A guest's frame carried VLAN tags of its own (stripped or kept).
+    pub guest_tagged: bool,
 }
 
 impl Explanation {
@@ -177,6 +196,15 @@ impl Observer for Explain {
         let Some(domain) = tables.bd(bd) else {
             return;
         };
+        self.e.classified = Some(TraceClassified {
+            bd,
+            source,
+            src: inner.src,
+            dst: inner.dst,
+            guest_tagged: matches!(source, Source::Guest(_))
+                && (inner.tags.iter().next().is_some()
+                    || matches!(inner_frame.strip, Strip::Tags(n) if n > 0)),
+        });
         let from = match source {
             Source::Guest(p) => format!("guest port {}", port_name(tables, p)),
             Source::Uplink(p) => format!("uplink {}", port_name(tables, p)),
@@ -294,6 +322,7 @@ impl Pipeline {
                 verdict: "drop",
                 drop: None,
                 outputs: Vec::new(),
+                classified: None,
             },
             flood_stage: None,
             malformed: None,
