@@ -5,8 +5,9 @@
 //! supplies buffers (the received chunk, fresh chunks for copies through
 //! [`Staging`], its [`Egress`]) and transmits. Guarantees: no allocation,
 //! lock or log per frame (batches and staging areas are fixed-capacity and
-//! created up front); every frame is transmitted or dropped and counted
-//! with a reason. Drops are counted on the port where they happen: the
+//! created up front); every frame is transmitted, held for the next pass
+//! (its port's TX ring was full; bounded by one batch per port), or dropped
+//! and counted with a reason. Drops are counted on the port where they happen: the
 //! pipeline counts decision drops on the ingress port, the engine counts
 //! what fails at transmission (`tx_ring_full`, a port without sockets) on
 //! the egress port. Unicast frames are transmitted from their RX chunk;
@@ -136,7 +137,9 @@ impl Engine {
         if let Some(kernel) = self.kernel.as_mut() {
             kernel.sync(&mut self.pipeline);
         }
-        self.tx_in_flight = false;
+        // Frames a full TX ring held back go out first.
+        self.flush_all();
+        self.tx_in_flight = self.staged.iter().any(|b| !b.is_empty());
         for port in &self.ports {
             if let Some(q) = port.as_ref().and_then(PortQueues::tx_queue) {
                 self.tx_in_flight |= self.xsk.service_tx(q);
@@ -342,7 +345,11 @@ impl Egress for Staging<'_> {
 }
 
 /// Transmits `batch` on `queue` (frees it when the port has no socket) and
-/// counts the result on the egress port.
+/// counts what left on the egress port. Frames the TX ring had no room for
+/// stay in `batch`, in order, and go first at the next flush: a full ring
+/// delays frames instead of dropping them. The hold is bounded by the
+/// batch ([`crate::xsk::BATCH`] frames per port): a frame staged while its
+/// port's batch is still full after a flush is dropped as `tx_ring_full`.
 fn flush(
     area: &Area,
     rings: &mut Rings,
@@ -357,19 +364,10 @@ fn flush(
         }
         return;
     };
-    let frames = batch.len();
-    let bytes: u64 = batch.iter().map(|f| u64::from(f.len())).sum();
+    let lens: heapless::Vec<u32, { crate::xsk::BATCH }> = batch.iter().map(Frame::len).collect();
     let sent = rings.transmit(area, q, batch);
     counters.tx_packets.add(sent as u64);
-    if sent == frames {
-        counters.tx_bytes.add(bytes);
-    } else {
-        // Unsent frames went back to the pool; bytes are pro rata.
-        counters
-            .tx_bytes
-            .add(bytes * sent as u64 / frames.max(1) as u64);
-        for _ in sent..frames {
-            counters.drop_frame(DropReason::TxRingFull);
-        }
-    }
+    counters
+        .tx_bytes
+        .add(lens.iter().take(sent).map(|&l| u64::from(l)).sum());
 }

@@ -403,7 +403,7 @@ impl XskSet {
         self.rings.reap(&self.area, q)
     }
 
-    /// See [`Rings::transmit`].
+    /// See [`Rings::transmit`] (frames that do not fit stay in `batch`).
     pub fn transmit(&mut self, q: QueueIdx, batch: &mut FrameBatch) -> usize {
         self.rings.transmit(&self.area, q, batch)
     }
@@ -523,10 +523,11 @@ impl Rings {
         done
     }
 
-    /// Queues every frame of `batch` for transmission on `q` and kicks the
-    /// kernel until the TX ring is drained or stops making progress. Frames
-    /// that do not fit the ring (or an unknown slot) go back to the pool;
-    /// returns how many were queued.
+    /// Queues the frames of `batch`, in order, for transmission on `q` and
+    /// kicks the kernel until the TX ring is drained or stops making
+    /// progress. Frames that do not fit the ring stay in `batch`, in order,
+    /// for the caller to offer again (an unknown slot frees them); returns
+    /// how many were queued.
     pub fn transmit(&mut self, area: &Area, q: QueueIdx, batch: &mut FrameBatch) -> usize {
         if batch.is_empty() {
             return 0;
@@ -540,6 +541,7 @@ impl Rings {
         };
         let mut writer = queue.tx.transmit(batch.len() as u32);
         let mut sent = 0;
+        let mut held = FrameBatch::new();
         for frame in batch.drain(..) {
             if frame.area() != area.id() {
                 // Not ours: its address means nothing in this UMEM.
@@ -551,15 +553,18 @@ impl Rings {
                 len: frame.len(),
                 options: 0,
             };
-            if writer.insert_once(desc) {
+            // Once one frame did not fit, the rest wait too (order kept).
+            if held.is_empty() && writer.insert_once(desc) {
                 sent += 1;
                 self.pool.lend_for_tx(frame, q as u16);
-            } else {
+            } else if let Err(frame) = held.push(frame) {
+                // Cannot happen: `held` has the capacity `batch` had.
                 self.pool.free(frame);
             }
         }
         writer.commit();
         drop(writer);
+        *batch = held;
         queue.in_tx += sent as u32;
         self.kick(q);
         sent
