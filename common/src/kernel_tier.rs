@@ -62,6 +62,10 @@ pub const PUNT_MAP: &str = "PUNT";
 /// Name of the tc program on guest ports.
 pub const GUEST_PROGRAM: &str = "xsdn_guest";
 
+/// Name of the tc program on uplinks (redirects what the XDP program
+/// marked).
+pub const UPLINK_PROGRAM: &str = "xsdn_uplink";
+
 /// The device guest-port programs redirect misses to.
 pub const PUNT_TX_DEVICE: &str = "xsdn-punt0";
 /// Its peer, where the XDP program steers every frame to the dataplane.
@@ -204,6 +208,25 @@ pub struct PuntMeta {
     pub slot: u16,
 }
 const _: () = assert!(core::mem::size_of::<PuntMeta>() == 4);
+
+/// XDP metadata in front of a frame the uplink's XDP program forwarded
+/// (decapsulated or untagged) and passes up the stack for the uplink's tc
+/// program to redirect: the frame goes through GRO in between, so a TCP
+/// stream reaches the guest in super-frames, as on the kernel's own path.
+/// Only an XDP program can write metadata, and GRO merges only frames with
+/// equal metadata.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RedirectMeta {
+    /// [`REDIRECT_MAGIC`].
+    pub magic: u32,
+    /// The guest port to redirect to.
+    pub ifindex: u32,
+}
+const _: () = assert!(core::mem::size_of::<RedirectMeta>() == 8);
+
+/// [`RedirectMeta::magic`].
+pub const REDIRECT_MAGIC: u32 = 0x7853_6452;
 
 /// [`PuntMeta::magic`], network byte order on the wire.
 pub const PUNT_MAGIC: u16 = 0x5853;

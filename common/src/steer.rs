@@ -99,6 +99,13 @@ pub const PORT_FLAG_KERNEL_TIER: u16 = 2;
 /// which needs NAPI on that peer).
 pub const PORT_FLAG_XDP_TARGET: u16 = 4;
 
+/// [`PortConf::flags`] of an uplink: its tc program (`xsdn_uplink`) is
+/// attached, so the XDP program may hand it a frame it decapsulated or
+/// untagged, marked with a [`crate::kernel_tier::RedirectMeta`], through
+/// the stack (where GRO merges a TCP stream's segments) for the redirect
+/// to the guest port.
+pub const PORT_FLAG_UPLINK_TC: u16 = 8;
+
 /// Kinds of [`SteerKey`].
 #[repr(u32)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -24,7 +24,7 @@ use aya::Ebpf;
 use aya::maps::{HashMap, MapData, PerCpuArray, XskMap};
 use aya::programs::tc::{SchedClassifierLinkId, TcAttachOptions};
 use aya::programs::{LinkOrder, SchedClassifier, TcAttachType, Xdp, XdpMode, xdp::XdpLinkId};
-use xsdn_common::kernel_tier::GUEST_PROGRAM;
+use xsdn_common::kernel_tier::{GUEST_PROGRAM, UPLINK_PROGRAM};
 use xsdn_common::{
     PORTS_MAP, PortConf, STATS_MAP, STEER_MAP, SteerKey, XDP_PROGRAM, XDP_STAT_COUNT, XSKS_MAP,
 };
@@ -146,12 +146,32 @@ pub fn find_object(explicit: Option<&Path>) -> Result<PathBuf, XdpError> {
 /// Reader of the XDP program's log records (poll its fd, then `flush`).
 pub type XdpLogger = aya_log::EbpfLogger<&'static dyn log::Log>;
 
+/// Where a tc program of the kernel tier hangs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TcHook {
+    /// A guest port: `xsdn_guest` forwards established traffic or punts.
+    Guest,
+    /// An uplink: `xsdn_uplink` redirects what `xsdn_xdp` passed up the
+    /// stack for it.
+    Uplink,
+}
+
+impl TcHook {
+    /// The program's name in the object.
+    pub const fn program(self) -> &'static str {
+        match self {
+            TcHook::Guest => GUEST_PROGRAM,
+            TcHook::Uplink => UPLINK_PROGRAM,
+        }
+    }
+}
+
 /// The loaded XDP program and typed handles on its maps.
 pub struct XdpSteering {
     logger: Option<XdpLogger>,
     // Links are dropped (detached) before the program and its maps.
     links: BTreeMap<u32, (XdpLinkId, AttachMode)>,
-    guest_links: BTreeMap<u32, SchedClassifierLinkId>,
+    tc_links: BTreeMap<u32, (TcHook, SchedClassifierLinkId)>,
     kernel: KernelMaps,
     xsks: XskMap<MapData>,
     ports: HashMap<MapData, u32, PortConf>,
@@ -191,14 +211,17 @@ impl XdpSteering {
         program
             .load()
             .map_err(prog_err("verifying the XDP program"))?;
-        let guest: &mut SchedClassifier = ebpf
-            .program_mut(GUEST_PROGRAM)
-            .ok_or(XdpError::MissingProgram(GUEST_PROGRAM))?
-            .try_into()
-            .map_err(prog_err("tc program type"))?;
-        guest
-            .load()
-            .map_err(prog_err("verifying the guest-port tc program"))?;
+        for hook in [TcHook::Guest, TcHook::Uplink] {
+            let program: &mut SchedClassifier = ebpf
+                .program_mut(hook.program())
+                .ok_or(XdpError::MissingProgram(hook.program()))?
+                .try_into()
+                .map_err(prog_err("tc program type"))?;
+            program.load().map_err(prog_err(format!(
+                "verifying the tc program {}",
+                hook.program()
+            )))?;
+        }
         // Without a reader the program's (rare) log records are dropped in
         // the kernel; that is harmless, so a failure here is not fatal.
         let logger = aya_log::EbpfLogger::init(&mut ebpf).ok();
@@ -226,7 +249,7 @@ impl XdpSteering {
         Ok(XdpSteering {
             logger,
             links: BTreeMap::new(),
-            guest_links: BTreeMap::new(),
+            tc_links: BTreeMap::new(),
             kernel,
             xsks,
             ports,
@@ -249,10 +272,10 @@ impl XdpSteering {
             .map_err(prog_err("XDP program type"))
     }
 
-    fn guest_program(&mut self) -> Result<&mut SchedClassifier, XdpError> {
+    fn tc_program(&mut self, hook: TcHook) -> Result<&mut SchedClassifier, XdpError> {
         self.ebpf
-            .program_mut(GUEST_PROGRAM)
-            .ok_or(XdpError::MissingProgram(GUEST_PROGRAM))?
+            .program_mut(hook.program())
+            .ok_or(XdpError::MissingProgram(hook.program()))?
             .try_into()
             .map_err(prog_err("tc program type"))
     }
@@ -267,30 +290,32 @@ impl XdpSteering {
         &self.kernel
     }
 
-    /// Attaches the guest-port tc program to `name` (ingress, through a tcx
-    /// link owned by this process: it goes away with the process).
+    /// Attaches the tc program of `hook` to `name`'s ingress, through a
+    /// tcx link owned by this process (it goes away with the process).
     /// Attaching twice is a no-op.
-    pub fn attach_guest(&mut self, ifindex: u32, name: &str) -> Result<(), XdpError> {
-        if self.guest_links.contains_key(&ifindex) {
+    pub fn attach_tc(&mut self, hook: TcHook, ifindex: u32, name: &str) -> Result<(), XdpError> {
+        if self.tc_links.contains_key(&ifindex) {
             return Ok(());
         }
         let link = self
-            .guest_program()?
+            .tc_program(hook)?
             .attach_with_options(
                 name,
                 TcAttachType::Ingress,
                 TcAttachOptions::TcxOrder(LinkOrder::default()),
             )
-            .map_err(prog_err(format!("attaching the tc program to {name}")))?;
-        self.guest_links.insert(ifindex, link);
+            .map_err(prog_err(format!(
+                "attaching the tc program {} to {name}",
+                hook.program()
+            )))?;
+        self.tc_links.insert(ifindex, (hook, link));
         Ok(())
     }
 
-    /// Detaches the guest-port tc program from `ifindex` if this value
-    /// attached it.
-    pub fn detach_guest(&mut self, ifindex: u32) -> Result<(), XdpError> {
-        if let Some(link) = self.guest_links.remove(&ifindex) {
-            self.guest_program()?
+    /// Detaches the tc program from `ifindex` if this value attached one.
+    pub fn detach_tc(&mut self, ifindex: u32) -> Result<(), XdpError> {
+        if let Some((hook, link)) = self.tc_links.remove(&ifindex) {
+            self.tc_program(hook)?
                 .detach(link)
                 .map_err(prog_err(format!("detaching tc from ifindex {ifindex}")))?;
         }
@@ -354,9 +379,9 @@ impl XdpSteering {
                 first.get_or_insert(err);
             }
         }
-        let guests: Vec<u32> = self.guest_links.keys().copied().collect();
-        for ifindex in guests {
-            if let Err(err) = self.detach_guest(ifindex) {
+        let tc: Vec<u32> = self.tc_links.keys().copied().collect();
+        for ifindex in tc {
+            if let Err(err) = self.detach_tc(ifindex) {
                 first.get_or_insert(err);
             }
         }

@@ -5,6 +5,8 @@
 //!   tier, [`uplink`]) and steers the rest of the dataplane's frames to
 //!   AF_XDP ([`steer`]); on the punt device it steers everything to
 //!   AF_XDP.
+//! - [`xsdn_uplink`] (tc ingress) runs on uplinks after GRO: it redirects
+//!   the frames `xsdn_xdp` forwarded up the stack to their guest port.
 //! - [`xsdn_guest`] (tc ingress) runs on guest ports (VM taps, container
 //!   veths), where frames arrive as skbs with GSO intact: it forwards
 //!   established traffic in the kernel ([`guest`]) and punts the rest to
@@ -39,6 +41,12 @@ use aya_ebpf::programs::{TcContext, XdpContext};
 #[xdp]
 pub fn xsdn_xdp(ctx: XdpContext) -> u32 {
     steer::run(&ctx)
+}
+
+/// tc ingress entry: uplinks (redirects what `xsdn_xdp` marked).
+#[classifier]
+pub fn xsdn_uplink(ctx: TcContext) -> i32 {
+    uplink::redirect_marked(&ctx)
 }
 
 /// tc ingress entry: guest ports.

@@ -12,26 +12,34 @@
 //!   peer), and its destination as a guest port of the same domain that
 //!   accepts redirected frames (`PORT_FLAG_XDP_TARGET`).
 //!
-//! Then the tags are popped (or the outer headers removed) and the frame is
-//! redirected to the guest port; a frame above the port's MTU is dropped and
-//! counted, as userspace would. Anything else returns `None`: the caller
-//! steers it as before (AF_XDP or the kernel).
+//! Then the tags are popped (or the outer headers removed) and the frame
+//! goes to the guest port: redirected from XDP when the port is a tap and
+//! the frame is not TCP; otherwise (TCP, or a veth, which cannot take XDP
+//! redirects), when the uplink's tc program is attached, marked with a
+//! `RedirectMeta` and passed up the stack, where GRO merges a TCP stream's
+//! segments before the tc program ([`redirect_marked`]) redirects the
+//! merged frame to the port, as the kernel's own path would deliver it. A
+//! frame above the port's MTU is dropped and counted, as userspace would.
+//! Anything else returns `None`: the caller steers it as before (AF_XDP or
+//! the kernel).
 
 use aya_ebpf::bindings::xdp_action;
-use aya_ebpf::helpers::{bpf_redirect, bpf_xdp_adjust_head};
-use aya_ebpf::programs::XdpContext;
-use xsdn_common::ethertype::{IPV4, QINQ, VLAN};
+use aya_ebpf::bindings::TC_ACT_OK;
+use aya_ebpf::helpers::{bpf_redirect, bpf_xdp_adjust_head, bpf_xdp_adjust_meta};
+use aya_ebpf::programs::{TcContext, XdpContext};
+use xsdn_common::ethertype::{IPV4, IPV6, QINQ, VLAN};
 use xsdn_common::kernel_tier::{
     BIND_QINQ, BIND_QINQ_UNTAGGED, BIND_VLAN, BIND_VXLAN, BindValue, IpKey, PeerKey, TagBindKey,
-    VniBindKey,
+    REDIRECT_MAGIC, RedirectMeta, VniBindKey,
 };
-use xsdn_common::{PORT_FLAG_XDP_TARGET, PortConf, PortMode, action};
+use xsdn_common::{PORT_FLAG_UPLINK_TC, PORT_FLAG_XDP_TARGET, PortConf, PortMode, action};
 
 use crate::maps::{LOCALIPS, PEERS, TAGBIND, VNIBIND, bd, fdb, port};
 use crate::packet::{ETH_HLEN, is_group, macs, read, read_be16, read_be32, read_u8};
 use crate::stats;
 
 const IPPROTO_UDP: u8 = 17;
+const IPPROTO_TCP: u8 = 6;
 /// Outer IPv4 (no options) + UDP + VXLAN in front of the inner frame.
 const VXLAN_V4_OUTER: usize = ETH_HLEN + 20 + 8 + 8;
 const TAG_LEN: usize = 4;
@@ -83,10 +91,17 @@ pub fn forward(ctx: &XdpContext, ifindex: u32, conf: &PortConf) -> Option<u32> {
         return None;
     }
     let egress = port(target.ifindex)?;
-    if PortMode::from_raw(egress.mode) != PortMode::Guest
-        || egress.bd != wire.bd
-        || egress.flags & PORT_FLAG_XDP_TARGET == 0
-    {
+    if PortMode::from_raw(egress.mode) != PortMode::Guest || egress.bd != wire.bd {
+        return None;
+    }
+    // Two ways to the guest port: an XDP redirect (taps only; cheapest per
+    // frame), or up the stack, marked for the uplink's tc program (any
+    // guest port; GRO merges a TCP stream's segments on the way, so TCP
+    // takes it whenever it can).
+    let direct = egress.flags & PORT_FLAG_XDP_TARGET != 0;
+    let via_stack =
+        conf.flags & PORT_FLAG_UPLINK_TC != 0 && (!direct || inner_is_tcp(ctx, &wire));
+    if !direct && !via_stack {
         return None;
     }
     let len = (ctx.data_end() - ctx.data()) as u64;
@@ -96,12 +111,82 @@ pub fn forward(ctx: &XdpContext, ifindex: u32, conf: &PortConf) -> Option<u32> {
         stats::mtu_exceeded(conf.slot, wire.bd, len);
         return Some(xdp_action::XDP_DROP);
     }
+    // The mark first: it fails only before anything changed (a driver
+    // without metadata support), and stripping moves it along.
+    let marked = via_stack && mark(ctx, target.ifindex);
+    if !marked && !direct {
+        return None;
+    }
     if !strip(ctx, &wire) {
         return None;
     }
     stats::forwarded(conf.slot, wire.bd, len, egress.slot, out_len);
+    if marked {
+        return Some(xdp_action::XDP_PASS);
+    }
     // SAFETY: plain helper call with an ifindex and no flags.
     Some(unsafe { bpf_redirect(target.ifindex, 0) } as u32)
+}
+
+/// Whether the inner frame is TCP over IPv4 or IPv6 (no tag of its own).
+#[inline(always)]
+fn inner_is_tcp(ctx: &XdpContext, wire: &Wire) -> bool {
+    if wire.body_tagged {
+        return false;
+    }
+    let ethertype_at = wire.macs_at + 12 + if wire.macs_at == 0 { wire.strip } else { 0 };
+    let l3 = ethertype_at + 2;
+    match read_be16(ctx, ethertype_at) {
+        Some(IPV4) => read_u8(ctx, l3 + 9) == Some(IPPROTO_TCP),
+        Some(IPV6) => read_u8(ctx, l3 + 6) == Some(IPPROTO_TCP),
+        _ => false,
+    }
+}
+
+/// Puts a [`RedirectMeta`] for `ifindex` in front of the frame.
+#[inline(always)]
+fn mark(ctx: &XdpContext, ifindex: u32) -> bool {
+    const LEN: usize = core::mem::size_of::<RedirectMeta>();
+    // SAFETY: plain helper call; a negative delta grows the metadata area.
+    if unsafe { bpf_xdp_adjust_meta(ctx.ctx, -(LEN as i32)) } != 0 {
+        return false;
+    }
+    let (meta, data) = (ctx.metadata(), ctx.data());
+    if meta + LEN > data {
+        return false;
+    }
+    let value = RedirectMeta {
+        magic: REDIRECT_MAGIC,
+        ifindex,
+    };
+    // SAFETY: `meta..meta + LEN` is inside the metadata area (checked
+    // against `data` above, as the verifier requires).
+    unsafe { core::ptr::write_unaligned(meta as *mut RedirectMeta, value) };
+    true
+}
+
+/// tc ingress on an uplink: redirects what the XDP program marked (see
+/// [`RedirectMeta`]) to its guest port; everything else goes on as usual.
+#[inline(always)]
+pub fn redirect_marked(ctx: &TcContext) -> i32 {
+    const LEN: usize = core::mem::size_of::<RedirectMeta>();
+    // SAFETY: plain reads of the verifier-checked `__sk_buff`.
+    let (meta, data) = unsafe {
+        (
+            (*ctx.skb.skb).data_meta as usize,
+            (*ctx.skb.skb).data as usize,
+        )
+    };
+    if meta + LEN > data {
+        return TC_ACT_OK;
+    }
+    // SAFETY: `meta..meta + LEN` lies before `data`, checked above.
+    let value = unsafe { core::ptr::read_unaligned(meta as *const RedirectMeta) };
+    if value.magic != REDIRECT_MAGIC {
+        return TC_ACT_OK;
+    }
+    // SAFETY: plain helper call with an ifindex and no flags.
+    unsafe { bpf_redirect(value.ifindex, 0) as i32 }
 }
 
 /// Removes the tags after the MACs, or the outer headers before them.

@@ -138,6 +138,7 @@ pub fn plan(topo: &Topology, id: &WorldId) -> Result<Plan> {
             p.tags_in_band(n, UPLINK);
             p.tags_in_band(sw, n);
             p.finished_on_the_wire(sw, n);
+            p.gro_like_a_nic(n, UPLINK);
             p.enslave(n, UPLINK, NODE_BRIDGE)?;
             p.enslave(sw, n, SWITCH_BRIDGE)?;
         }
@@ -365,6 +366,19 @@ impl Planner<'_> {
             ns,
             ifname: ifname.to_owned(),
             features: ["tx", "off"].map(String::from).to_vec(),
+        });
+    }
+
+    /// Turns GRO on on a node's uplink, as a NIC has it by default: the
+    /// segments of a TCP stream arriving from the wire are merged before
+    /// the bridge, a VXLAN device or the dataplane's tc program hands them
+    /// on (a veth has GRO off by default; on, it also gets NAPI).
+    fn gro_like_a_nic(&mut self, role: &str, ifname: &str) {
+        let ns = self.id.ns_name(role);
+        self.steps.push(Step::Ethtool {
+            ns,
+            ifname: ifname.to_owned(),
+            features: ["gro", "on"].map(String::from).to_vec(),
         });
     }
 

@@ -121,16 +121,23 @@ pub fn tier_of(daemon: &DaemonView, port: &AttachedPort, explanation: &Explanati
         (_, Some(out)) if plain => {
             if out.mode() != PortMode::Guest || usize::from(out.bd()) != usize::from(id) {
                 Err(format!("{} is not a guest port of this VNet", out.name()))
-            } else if !out.xdp_target() {
-                Err(format!(
-                    "{} is a veth: XDP cannot redirect into it, so frames from the wire reach it through AF_XDP",
+            } else if port.uplink_tc() {
+                Ok(format!(
+                    "untagged or decapsulated in XDP on {}, then to {}: TCP (and anything to a veth) up the stack through GRO to the uplink's tc program, the rest by XDP redirect",
+                    port.name(),
+                    out.name()
+                ))
+            } else if out.xdp_target() {
+                Ok(format!(
+                    "untagged or decapsulated and redirected by XDP from {} to {}",
+                    port.name(),
                     out.name()
                 ))
             } else {
-                Ok(format!(
-                    "decapsulated and redirected from {} to {}",
-                    port.name(),
-                    out.name()
+                Err(format!(
+                    "{} is a veth and {} has no tc program: XDP cannot redirect into a veth, so frames from the wire reach it through AF_XDP",
+                    out.name(),
+                    port.name()
                 ))
             }
         }

@@ -21,12 +21,12 @@
 //! [`super::vlan_offload`]).
 
 use xsdn_common::{
-    MAX_QUEUES_PER_PORT, PORT_FLAG_HOST_PATH, PORT_FLAG_KERNEL_TIER, PORT_FLAG_XDP_TARGET,
-    PortConf, PortMode,
+    MAX_QUEUES_PER_PORT, PORT_FLAG_HOST_PATH, PORT_FLAG_KERNEL_TIER, PORT_FLAG_UPLINK_TC,
+    PORT_FLAG_XDP_TARGET, PortConf, PortMode,
 };
 use xsdn_dataplane::tables::PortSlot;
 use xsdn_dataplane::worker::WorkerHandle;
-use xsdn_dataplane::xdp::{AttachMode, XdpSteering};
+use xsdn_dataplane::xdp::{AttachMode, TcHook, XdpSteering};
 
 use super::HostError;
 use super::vlan_offload::{self, Stripping};
@@ -70,6 +70,7 @@ pub struct AttachedPort {
     kernel_tier: bool,
     bd: u16,
     xdp_target: bool,
+    uplink_tc: bool,
 }
 
 impl AttachedPort {
@@ -92,6 +93,12 @@ impl AttachedPort {
     /// NAPI on its peer for that).
     pub fn xdp_target(&self) -> bool {
         self.xdp_target
+    }
+
+    /// An uplink with its tc program: the kernel tier reaches any guest
+    /// port from it, TCP through GRO.
+    pub fn uplink_tc(&self) -> bool {
+        self.uplink_tc
     }
 
     /// Steering mode.
@@ -147,6 +154,9 @@ fn port_conf(port: &AttachedPort) -> PortConf {
     }
     if port.xdp_target {
         flags |= PORT_FLAG_XDP_TARGET;
+    }
+    if port.uplink_tc {
+        flags |= PORT_FLAG_UPLINK_TC;
     }
     PortConf {
         xsk_base: xsk_base(port.slot),
@@ -224,7 +234,20 @@ pub fn take_over(
         kernel_tier: kernel_tier && mode == PortMode::SteerMatched,
         bd: 0,
         xdp_target: false,
+        uplink_tc: false,
     };
+    // The uplink's tc program before XDP, so XDP never passes a marked
+    // frame up a stack where nothing would redirect it.
+    if port.kernel_tier {
+        match xdp.attach_tc(TcHook::Uplink, ifindex, &port.name) {
+            Ok(()) => port.uplink_tc = true,
+            Err(e) => tracing::warn!(
+                port = port.name,
+                error = %error_chain(&e),
+                "no tc program on the uplink: from the wire, the kernel tier reaches taps only, without GRO"
+            ),
+        }
+    }
     let conf = port_conf(&port);
     let result = (|| {
         for &(queue, fd) in &sockets {
@@ -292,10 +315,11 @@ fn take_over_guest(
         kernel_tier: true,
         bd,
         xdp_target,
+        uplink_tc: false,
     };
     let result = xdp
         .set_port(ifindex, port_conf(&port))
-        .and_then(|()| xdp.attach_guest(ifindex, &port.name));
+        .and_then(|()| xdp.attach_tc(TcHook::Guest, ifindex, &port.name));
     match result {
         Ok(()) => Ok(port),
         Err(source) => {
@@ -314,7 +338,7 @@ pub fn give_back(xdp: &mut XdpSteering, worker: &WorkerHandle, port: &AttachedPo
     if let Err(e) = xdp.detach(port.ifindex) {
         tracing::debug!(port = %port.name, error = %error_chain(&e), "detaching XDP");
     }
-    if let Err(e) = xdp.detach_guest(port.ifindex) {
+    if let Err(e) = xdp.detach_tc(port.ifindex) {
         tracing::debug!(port = %port.name, error = %error_chain(&e), "detaching tc");
     }
     if let Err(e) = xdp.remove_port(port.ifindex) {
