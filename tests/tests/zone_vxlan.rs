@@ -382,6 +382,18 @@ fn vxlan_over_mtu_is_dropped_and_counted_never_truncated() {
     world
         .exec("node1", &["ip", "link", "set", "tap101i0", "mtu", "1500"])
         .expect("mtu");
+    // The kernel tier holds vm1's entry again once the new MTU is planned
+    // (its VNet's generation changed with the port's MTU): from then on
+    // the kernel tier itself judges the frames.
+    let mac1 = mac_str(vm_mac(1));
+    let replanned = wait_until(Duration::from_secs(5), || {
+        d1.show(&world, "kernel").as_array().is_some_and(|a| {
+            a.iter()
+                .any(|e| e["mac"] == mac1.as_str() && e["mtu"] == 1500 && e["state"] == "current")
+        })
+    });
+    assert!(replanned, "{}", d1.show(&world, "kernel"));
+    assert_ping(&world, "vm2", "10.0.3.100", &quick(2), "VXLAN back", &logs);
     let underlay = world
         .capture("switch", "node1", "udp port 4789")
         .expect("capture");
@@ -413,6 +425,16 @@ fn vxlan_over_mtu_is_dropped_and_counted_never_truncated() {
     assert!(
         dropped >= u64::from(r.transmitted),
         "mtu_exceeded rose by {dropped} for {} over-MTU frames\n{}",
+        r.transmitted,
+        after.0
+    );
+    let in_kernel = delta(
+        before.kernel_tier("tap101i0", "mtu_exceeded"),
+        after.kernel_tier("tap101i0", "mtu_exceeded"),
+    );
+    assert!(
+        in_kernel >= u64::from(r.transmitted),
+        "the kernel tier dropped {in_kernel} of the {} over-MTU frames (established traffic)\n{}",
         r.transmitted,
         after.0
     );

@@ -239,6 +239,7 @@ fn ports(daemon: &DaemonView, filter: &Filter) -> Value {
                         "tx_packets": k.tx_packets,
                         "tx_bytes": k.tx_bytes,
                         "punted": k.punted,
+                        "mtu_exceeded": k.mtu_exceeded,
                     }}),
                 );
             }

@@ -63,7 +63,7 @@ pub struct Engine {
     rx: FrameBatch,
     pollfds: Vec<libc::pollfd>,
     started: Instant,
-    tx_in_flight: bool,
+    work_pending: bool,
 }
 
 impl Engine {
@@ -81,7 +81,7 @@ impl Engine {
             rx: FrameBatch::new(),
             pollfds: Vec::with_capacity(MAX_PORTS + 1),
             started: Instant::now(),
-            tx_in_flight: false,
+            work_pending: false,
         }
     }
 
@@ -90,9 +90,11 @@ impl Engine {
         self.started.elapsed().as_millis() as Tick
     }
 
-    /// Whether transmitted frames still await completion.
-    pub fn tx_in_flight(&self) -> bool {
-        self.tx_in_flight
+    /// Whether work is pending without a readiness event to wake the
+    /// worker: transmitted frames awaiting completion, frames a full TX ring
+    /// held back, a resynchronization of the kernel tier under way.
+    pub fn work_pending(&self) -> bool {
+        self.work_pending
     }
 
     /// Fills `pollfds` with the RX sockets plus `extra` and waits up to
@@ -139,10 +141,11 @@ impl Engine {
         }
         // Frames a full TX ring held back go out first.
         self.flush_all();
-        self.tx_in_flight = self.staged.iter().any(|b| !b.is_empty());
+        self.work_pending = self.staged.iter().any(|b| !b.is_empty())
+            || self.kernel.as_ref().is_some_and(KernelSync::busy);
         for port in &self.ports {
             if let Some(q) = port.as_ref().and_then(PortQueues::tx_queue) {
-                self.tx_in_flight |= self.xsk.service_tx(q);
+                self.work_pending |= self.xsk.service_tx(q);
             }
         }
         self.pipeline.tick(now);

@@ -5,9 +5,11 @@
 //! (`Fdb::track_changes`) and applied here between two passes, one map
 //! write per change. When the log overflowed, or a new tables generation
 //! changed what the entries mean, the whole table is written again, a part
-//! per pass ([`RESYNC_BUDGET`] slots), so no pass stalls forwarding for
-//! long. Work per pass is bounded by what the pass learnt: a flood of new
-//! source MACs costs at most one map write per received frame.
+//! per pass (bounded in slots looked at and in entries written), so no
+//! pass stalls forwarding for long, and the worker does not sleep while a
+//! resynchronization is under way. Work per pass is bounded by what the
+//! pass learnt: a flood of new source MACs costs at most one map write
+//! per received frame.
 
 use std::sync::Arc;
 
@@ -16,8 +18,14 @@ use crate::pipeline::{FdbChange, FdbEntry, Location, Pipeline};
 use crate::tables::{BdId, ForwardingTables};
 use crate::wire::EthernetAddress;
 
-/// MAC table slots rewritten per pass during a resynchronization.
-const RESYNC_BUDGET: usize = 512;
+/// MAC table slots looked at per step of a resynchronization.
+const RESYNC_STEP: usize = 512;
+/// At most this many slots looked at per pass (a few tens of
+/// microseconds)...
+const RESYNC_SLOTS_PER_PASS: usize = 32 * RESYNC_STEP;
+/// ...and at most about this many entries written per pass (one map
+/// update each), so a resynchronization never stalls forwarding for long.
+const RESYNC_WRITES_PER_PASS: usize = 512;
 
 /// The worker's handle on the kernel tier's MAC table, and where a
 /// resynchronization stands.
@@ -55,14 +63,26 @@ impl KernelSync {
         if overflowed {
             self.resync = Some(0);
         }
-        if let Some(start) = self.resync {
-            self.resync = pipeline.fdb().scan_part(start, RESYNC_BUDGET, 0, |entry| {
+        let (mut looked, mut written) = (0, 0);
+        while let Some(start) = self.resync {
+            if looked >= RESYNC_SLOTS_PER_PASS || written >= RESYNC_WRITES_PER_PASS {
+                break;
+            }
+            self.resync = pipeline.fdb().scan_part(start, RESYNC_STEP, 0, |entry| {
                 let FdbEntry {
                     bd, mac, location, ..
                 } = entry;
                 self.install(&tables, bd, &mac, location);
+                written += 1;
             });
+            looked += RESYNC_STEP;
         }
+    }
+
+    /// Whether a resynchronization is under way (the worker should come
+    /// back soon rather than sleep).
+    pub fn busy(&self) -> bool {
+        self.resync.is_some()
     }
 
     fn apply(&mut self, tables: &ForwardingTables, change: FdbChange) {

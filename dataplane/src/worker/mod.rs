@@ -30,9 +30,10 @@ use crate::xsk::{Waker, XskSet, XskSettings};
 
 /// Idle wait before re-checking commands and the stop flag, in ms.
 const IDLE_WAIT_MS: i32 = 100;
-/// Idle wait while transmitted frames await completion (completions raise
-/// no readiness event), in ms.
-const TX_IN_FLIGHT_WAIT_MS: i32 = 5;
+/// Idle wait while work is pending that raises no readiness event
+/// (transmit completions, held frames, a kernel-tier resynchronization),
+/// in ms.
+const PENDING_WAIT_MS: i32 = 5;
 /// How long the daemon waits for the worker to answer a command.
 const COMMAND_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -376,8 +377,8 @@ fn run(mut engine: Engine, commands: &mpsc::Receiver<Command>, waker: &Waker, st
             handle(&mut engine, command);
         }
         if engine.poll_once() == 0 {
-            let wait = if engine.tx_in_flight() {
-                TX_IN_FLIGHT_WAIT_MS
+            let wait = if engine.work_pending() {
+                PENDING_WAIT_MS
             } else {
                 IDLE_WAIT_MS
             };
