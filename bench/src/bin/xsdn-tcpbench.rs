@@ -1,0 +1,387 @@
+//! `xsdn-tcpbench`: TCP between two guests, per zone type and guest kind,
+//! through the kernel's path and through `xsdn daemon` (userspace tier
+//! only, and with the kernel tier), in one run on the same topology.
+//!
+//! Guests behave as Proxmox's: VMs are taps opened as QEMU opens them
+//! (TSO, partial checksums: GSO super-frames), containers are veths. Each
+//! measurement is an iperf3 run (single stream) from guest 1 to guest 2;
+//! the table reports the median Gbit/s and the median of the sender's
+//! retransmits over the runs. Kernel paths: the Linux bridge for a simple
+//! zone, the bridge plus a `vxlan_<vnet>` device for VXLAN (as Proxmox's
+//! generated configuration has it); VLAN and QinQ zones have no kernel path
+//! on this kernel (no 802.1Q devices), so they are compared with the simple
+//! zone's bridge for the same guest kind, and the table says so. Root.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use clap::Parser;
+use xsdn_testbed::topology::GuestKind;
+use xsdn_testbed::{
+    Daemon, DaemonOpts, IperfOpts, Topology, World, ensure_root, examples, kernel_vxlan,
+    set_testbed_bin, start_daemon, wait_until, write_config,
+};
+
+#[derive(Parser)]
+#[command(
+    name = "xsdn-tcpbench",
+    about = "TCP through the kernel path and through xsdn, per zone type and guest kind (root)"
+)]
+struct Args {
+    /// Seconds per iperf3 run
+    #[arg(long, default_value_t = 3)]
+    seconds: u64,
+    /// Runs per path (the median is reported)
+    #[arg(long, default_value_t = 3)]
+    runs: usize,
+    /// Zone types to measure (simple, vlan, qinq, vxlan)
+    #[arg(long, value_delimiter = ',', default_value = "simple,vlan,qinq,vxlan")]
+    zones: Vec<String>,
+    /// Guest kinds to measure (vm, container)
+    #[arg(long, value_delimiter = ',', default_value = "vm,container")]
+    guests: Vec<String>,
+    /// Also print the table as JSON
+    #[arg(long)]
+    json: bool,
+}
+
+/// One zone type's world: the topology, its SDN configuration and who
+/// talks to whom.
+struct Zone {
+    name: &'static str,
+    topology: Topology,
+    zones_cfg: String,
+    vnets_cfg: &'static str,
+    nodes: &'static [&'static str],
+    dst_ip: &'static str,
+    /// MTU the guests must use (QinQ's 1496), if any.
+    guest_mtu: Option<u32>,
+    /// Whether the kernel has a path of its own for this zone type.
+    kernel_path: KernelPath,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum KernelPath {
+    Bridge,
+    BridgeAndVxlan,
+    None,
+}
+
+fn zone(name: &str) -> anyhow::Result<Zone> {
+    Ok(match name {
+        "simple" => Zone {
+            name: "simple",
+            topology: examples::simple(),
+            zones_cfg: "simple: simple1\n".into(),
+            vnets_cfg: "vnet: vnet0\n\tzone simple1\n",
+            nodes: &["node1"],
+            dst_ip: "10.0.0.3",
+            guest_mtu: None,
+            kernel_path: KernelPath::Bridge,
+        },
+        "vlan" => Zone {
+            name: "vlan",
+            topology: examples::vlan(),
+            zones_cfg: "vlan: myvlanzone\n\tbridge vmbr0\n".into(),
+            vnets_cfg: "vnet: myvnet1\n\tzone myvlanzone\n\ttag 10\n",
+            nodes: &["node1", "node2"],
+            dst_ip: "10.0.3.101",
+            guest_mtu: None,
+            kernel_path: KernelPath::None,
+        },
+        "qinq" => Zone {
+            name: "qinq",
+            topology: examples::qinq(),
+            zones_cfg: "qinq: qinqzone1\n\tbridge vmbr0\n\ttag 20\n\tmtu 1496\n\n\
+                        qinq: qinqzone2\n\tbridge vmbr0\n\ttag 30\n\tmtu 1496\n"
+                .into(),
+            vnets_cfg: "vnet: myvnet1\n\tzone qinqzone1\n\ttag 100\n\n\
+                        vnet: myvnet2\n\tzone qinqzone2\n\ttag 100\n",
+            nodes: &["node1", "node2"],
+            dst_ip: "10.0.3.101",
+            guest_mtu: Some(1496),
+            kernel_path: KernelPath::None,
+        },
+        "vxlan" => Zone {
+            name: "vxlan",
+            topology: examples::vxlan(),
+            zones_cfg: "vxlan: myvxlanzone\n\tpeers 192.168.0.1,192.168.0.2,192.168.0.3\n\tmtu 1450\n"
+                .into(),
+            vnets_cfg: "vnet: myvnet1\n\tzone myvxlanzone\n\ttag 100000\n",
+            nodes: &["node1", "node2", "node3"],
+            dst_ip: "10.0.3.101",
+            guest_mtu: None,
+            kernel_path: KernelPath::BridgeAndVxlan,
+        },
+        other => bail!("unknown zone type {other:?} (simple, vlan, qinq, vxlan)"),
+    })
+}
+
+fn guest_kind(name: &str) -> anyhow::Result<GuestKind> {
+    match name {
+        "vm" => Ok(GuestKind::Vm),
+        "container" => Ok(GuestKind::Container),
+        other => bail!("unknown guest kind {other:?} (vm, container)"),
+    }
+}
+
+fn kind_name(kind: GuestKind) -> &'static str {
+    match kind {
+        GuestKind::Vm => "vm (tap)",
+        GuestKind::Container => "container (veth)",
+    }
+}
+
+/// Median Gbit/s and median retransmits over the runs of one path.
+#[derive(Clone, Copy, Debug, serde::Serialize)]
+struct Tcp {
+    gbit_per_s: f64,
+    retransmits: u64,
+}
+
+fn median<T: Copy + PartialOrd>(mut v: Vec<T>) -> Option<T> {
+    v.sort_by(|a, b| a.partial_cmp(b).unwrap_or(std::cmp::Ordering::Equal));
+    v.get(v.len() / 2).copied()
+}
+
+/// One iperf3 run vm1 -> `dst`; a run that fails counts as 0 Gbit/s.
+fn measure_once(world: &World, dst: &str, seconds: u64) -> anyhow::Result<(f64, u64)> {
+    let server = world.iperf3_server("vm2", 5201)?;
+    world.wait_listening("vm2", 5201, Duration::from_secs(5))?;
+    let r = world.iperf3_client(
+        "vm1",
+        dst,
+        &IperfOpts {
+            duration: Duration::from_secs(seconds),
+            ..IperfOpts::default()
+        },
+    );
+    drop(server);
+    Ok(match r {
+        Ok(r) => (r.bits_per_second / 1e9, r.retransmits.unwrap_or(0)),
+        Err(e) => {
+            eprintln!("   iperf3 vm1 -> {dst} failed: {e:#}");
+            (0.0, 0)
+        }
+    })
+}
+
+/// The runs of one path, summarized.
+#[derive(Default)]
+struct Runs {
+    rates: Vec<f64>,
+    retransmits: Vec<u64>,
+}
+
+impl Runs {
+    fn push(&mut self, (rate, retransmits): (f64, u64)) {
+        self.rates.push(rate);
+        self.retransmits.push(retransmits);
+    }
+
+    fn median(self) -> Option<Tcp> {
+        Some(Tcp {
+            gbit_per_s: median(self.rates)?,
+            retransmits: median(self.retransmits)?,
+        })
+    }
+}
+
+/// Waits until vm1 reaches `dst` (learning done, next hops resolved).
+fn reachable(world: &World, dst: &str) -> bool {
+    wait_until(Duration::from_secs(15), || {
+        world
+            .ping("vm1", dst, 1, Duration::from_millis(100), None)
+            .is_ok_and(|p| p.received > 0)
+    })
+}
+
+/// One row of the table.
+#[derive(Debug, serde::Serialize)]
+struct Row {
+    zone: &'static str,
+    guests: &'static str,
+    /// What the kernel column measured.
+    kernel_path: String,
+    kernel: Option<Tcp>,
+    userspace_only: Tcp,
+    xsdn: Tcp,
+}
+
+/// Starts a daemon on every node of the zone (with `extra` arguments),
+/// waits until vm1 reaches vm2, runs iperf3 once, stops the daemons.
+fn run_xsdn(
+    world: &World,
+    z: &Zone,
+    config: &std::path::Path,
+    extra: &[&str],
+    seconds: u64,
+) -> anyhow::Result<(f64, u64)> {
+    let opts = DaemonOpts {
+        metrics: None,
+        extra: extra.iter().map(|s| s.to_string()).collect(),
+    };
+    let daemons: Vec<Daemon> = z
+        .nodes
+        .iter()
+        .map(|node| start_daemon(world, node, config, &opts))
+        .collect::<anyhow::Result<_>>()?;
+    if !reachable(world, z.dst_ip) {
+        bail!(
+            "{}: vm1 cannot reach {} through xsdn {extra:?}",
+            z.name,
+            z.dst_ip
+        );
+    }
+    let result = measure_once(world, z.dst_ip, seconds)?;
+    drop(daemons);
+    // The daemons' programs go with their processes: let the kernel finish
+    // detaching before the next path starts.
+    std::thread::sleep(Duration::from_millis(300));
+    Ok(result)
+}
+
+/// The VXLAN kernel path's devices: (node, local address, peers).
+const VXLAN_NODES: [(&str, &str, [&str; 2]); 3] = [
+    ("node1", "192.168.0.1", ["192.168.0.2", "192.168.0.3"]),
+    ("node2", "192.168.0.2", ["192.168.0.1", "192.168.0.3"]),
+    ("node3", "192.168.0.3", ["192.168.0.1", "192.168.0.2"]),
+];
+
+/// One run over the kernel's own path (set up and taken down again).
+fn run_kernel(world: &World, z: &Zone, seconds: u64) -> anyhow::Result<(f64, u64)> {
+    if z.kernel_path == KernelPath::BridgeAndVxlan {
+        for (node, local, peers) in VXLAN_NODES {
+            kernel_vxlan(world, node, "myvnet1", 100_000, local, &peers)?;
+        }
+    }
+    if !reachable(world, z.dst_ip) {
+        bail!("{}: vm1 cannot reach vm2 over the kernel's path", z.name);
+    }
+    let result = measure_once(world, z.dst_ip, seconds)?;
+    if z.kernel_path == KernelPath::BridgeAndVxlan {
+        for (node, _, _) in VXLAN_NODES {
+            world.exec(node, &["ip", "link", "del", "vxlan_myvnet1"])?;
+        }
+    }
+    Ok(result)
+}
+
+/// Every path of one zone type and guest kind, the paths' runs
+/// interleaved (kernel, userspace only, xsdn, kernel, ...) so that a slow
+/// moment of the machine does not fall on one path only.
+fn bench(z: &Zone, kind: GuestKind, args: &Args) -> anyhow::Result<Row> {
+    let world = World::up(&z.topology.clone().with_guest_kind(kind))?;
+    if let Some(mtu) = z.guest_mtu {
+        for g in &z.topology.guests {
+            world.exec(&g.name, &["ip", "link", "set", "eth0", "mtu", &mtu.to_string()])?;
+        }
+    }
+    let config = write_config(
+        &world,
+        "sdn",
+        &[("zones.cfg", &z.zones_cfg), ("vnets.cfg", z.vnets_cfg)],
+    )?;
+    let (mut kernel, mut userspace_only, mut xsdn) = (Runs::default(), Runs::default(), Runs::default());
+    for _ in 0..args.runs {
+        if z.kernel_path != KernelPath::None {
+            kernel.push(run_kernel(&world, z, args.seconds)?);
+        }
+        userspace_only.push(run_xsdn(
+            &world,
+            z,
+            &config,
+            &["--kernel-tier", "off"],
+            args.seconds,
+        )?);
+        xsdn.push(run_xsdn(&world, z, &config, &[], args.seconds)?);
+    }
+    let kernel_path = match z.kernel_path {
+        KernelPath::Bridge => "bridge",
+        KernelPath::BridgeAndVxlan => "bridge + vxlan",
+        KernelPath::None => "none (no 802.1Q devices here)",
+    };
+    Ok(Row {
+        zone: z.name,
+        guests: kind_name(kind),
+        kernel_path: kernel_path.to_owned(),
+        kernel: kernel.median(),
+        userspace_only: userspace_only.median().context("no run")?,
+        xsdn: xsdn.median().context("no run")?,
+    })
+}
+
+fn cell(t: Option<Tcp>) -> String {
+    t.map_or_else(
+        || "-".to_owned(),
+        |t| format!("{:.2} ({})", t.gbit_per_s, t.retransmits),
+    )
+}
+
+fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    ensure_root().context("the TCP benchmark builds network namespaces")?;
+    if let Ok(exe) = std::env::current_exe()
+        && let Some(dir) = exe.parent()
+    {
+        let testbed: PathBuf = dir.join("xsdn-testbed");
+        if testbed.is_file() {
+            set_testbed_bin(testbed);
+        }
+    }
+    let kinds: Vec<GuestKind> = args
+        .guests
+        .iter()
+        .map(|g| guest_kind(g))
+        .collect::<anyhow::Result<_>>()?;
+    let mut rows = Vec::new();
+    for name in &args.zones {
+        let z = zone(name)?;
+        for &kind in &kinds {
+            eprintln!("xsdn-tcpbench: {} zone, {}", z.name, kind_name(kind));
+            rows.push(bench(&z, kind, &args)?);
+        }
+    }
+    // VLAN and QinQ have no kernel path: their reference is the simple
+    // zone's bridge for the same guests, when it was measured.
+    let simple_bridge = |guests: &str| {
+        rows.iter()
+            .find(|r| r.zone == "simple" && r.guests == guests)
+            .and_then(|r| r.kernel)
+    };
+    println!(
+        "\nTCP, single stream, vm1 -> vm2, {} s x {} runs (median Gbit/s, median retransmits in parentheses)\n",
+        args.seconds, args.runs
+    );
+    println!(
+        "| zone | guests | kernel path | kernel | xsdn userspace only | xsdn | xsdn / kernel |"
+    );
+    println!("|---|---|---|---|---|---|---|");
+    for r in &rows {
+        let (reference, path) = match r.kernel {
+            Some(k) => (Some(k), r.kernel_path.clone()),
+            None => (
+                simple_bridge(r.guests),
+                "none here; simple zone's bridge as reference".to_owned(),
+            ),
+        };
+        let ratio = reference
+            .filter(|k| k.gbit_per_s > 0.0)
+            .map_or_else(|| "-".to_owned(), |k| format!("{:.2}x", r.xsdn.gbit_per_s / k.gbit_per_s));
+        println!(
+            "| {} | {} | {} | {} | {} | {} | {} |",
+            r.zone,
+            r.guests,
+            path,
+            cell(reference),
+            cell(Some(r.userspace_only)),
+            cell(Some(r.xsdn)),
+            ratio
+        );
+    }
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&rows)?);
+    }
+    Ok(())
+}
