@@ -9,8 +9,10 @@
 //! retransmits over the runs. Kernel paths: the Linux bridge for a simple
 //! zone, the bridge plus a `vxlan_<vnet>` device for VXLAN (as Proxmox's
 //! generated configuration has it); VLAN and QinQ zones have no kernel path
-//! on this kernel (no 802.1Q devices), so they are compared with the simple
-//! zone's bridge for the same guest kind, and the table says so. Root.
+//! on this kernel (no 802.1Q devices), so they are compared with the same
+//! hops untagged (each node's uplink moved into the VNet bridge for the
+//! kernel's runs) and with the simple zone's bridge for the same guest
+//! kind. Root.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -63,9 +65,14 @@ struct Zone {
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum KernelPath {
+    /// The VNet's Linux bridge (one node).
     Bridge,
+    /// The VNet bridges plus a `vxlan_<vnet>` device each.
     BridgeAndVxlan,
-    None,
+    /// No kernel path for the zone type here (VLAN, QinQ: no 802.1Q
+    /// devices); measured instead: the same hops untagged, each node's
+    /// uplink moved into the VNet bridge for the run.
+    SameHopsUntagged,
 }
 
 fn zone(name: &str) -> anyhow::Result<Zone> {
@@ -88,7 +95,7 @@ fn zone(name: &str) -> anyhow::Result<Zone> {
             nodes: &["node1", "node2"],
             dst_ip: "10.0.3.101",
             guest_mtu: None,
-            kernel_path: KernelPath::None,
+            kernel_path: KernelPath::SameHopsUntagged,
         },
         "qinq" => Zone {
             name: "qinq",
@@ -101,7 +108,7 @@ fn zone(name: &str) -> anyhow::Result<Zone> {
             nodes: &["node1", "node2"],
             dst_ip: "10.0.3.101",
             guest_mtu: Some(1496),
-            kernel_path: KernelPath::None,
+            kernel_path: KernelPath::SameHopsUntagged,
         },
         "vxlan" => Zone {
             name: "vxlan",
@@ -249,21 +256,37 @@ const VXLAN_NODES: [(&str, &str, [&str; 2]); 3] = [
     ("node3", "192.168.0.3", ["192.168.0.1", "192.168.0.2"]),
 ];
 
+/// Moves each node's uplink into `bridge`.
+fn uplinks_into(world: &World, z: &Zone, bridge: &str) -> anyhow::Result<()> {
+    for node in z.nodes {
+        world.exec(node, &["ip", "link", "set", "eno1", "master", bridge])?;
+    }
+    Ok(())
+}
+
 /// One run over the kernel's own path (set up and taken down again).
 fn run_kernel(world: &World, z: &Zone, seconds: u64) -> anyhow::Result<(f64, u64)> {
-    if z.kernel_path == KernelPath::BridgeAndVxlan {
-        for (node, local, peers) in VXLAN_NODES {
-            kernel_vxlan(world, node, "myvnet1", 100_000, local, &peers)?;
+    match z.kernel_path {
+        KernelPath::Bridge => {}
+        KernelPath::BridgeAndVxlan => {
+            for (node, local, peers) in VXLAN_NODES {
+                kernel_vxlan(world, node, "myvnet1", 100_000, local, &peers)?;
+            }
         }
+        KernelPath::SameHopsUntagged => uplinks_into(world, z, "myvnet1")?,
     }
     if !reachable(world, z.dst_ip) {
         bail!("{}: vm1 cannot reach vm2 over the kernel's path", z.name);
     }
     let result = measure_once(world, z.dst_ip, seconds)?;
-    if z.kernel_path == KernelPath::BridgeAndVxlan {
-        for (node, _, _) in VXLAN_NODES {
-            world.exec(node, &["ip", "link", "del", "vxlan_myvnet1"])?;
+    match z.kernel_path {
+        KernelPath::Bridge => {}
+        KernelPath::BridgeAndVxlan => {
+            for (node, _, _) in VXLAN_NODES {
+                world.exec(node, &["ip", "link", "del", "vxlan_myvnet1"])?;
+            }
         }
+        KernelPath::SameHopsUntagged => uplinks_into(world, z, "vmbr0")?,
     }
     Ok(result)
 }
@@ -285,9 +308,7 @@ fn bench(z: &Zone, kind: GuestKind, args: &Args) -> anyhow::Result<Row> {
     )?;
     let (mut kernel, mut userspace_only, mut xsdn) = (Runs::default(), Runs::default(), Runs::default());
     for _ in 0..args.runs {
-        if z.kernel_path != KernelPath::None {
-            kernel.push(run_kernel(&world, z, args.seconds)?);
-        }
+        kernel.push(run_kernel(&world, z, args.seconds)?);
         userspace_only.push(run_xsdn(
             &world,
             z,
@@ -300,7 +321,7 @@ fn bench(z: &Zone, kind: GuestKind, args: &Args) -> anyhow::Result<Row> {
     let kernel_path = match z.kernel_path {
         KernelPath::Bridge => "bridge",
         KernelPath::BridgeAndVxlan => "bridge + vxlan",
-        KernelPath::None => "none (no 802.1Q devices here)",
+        KernelPath::SameHopsUntagged => "none for tags here; bridges across the same hops, untagged",
     };
     Ok(Row {
         zone: z.name,
@@ -343,41 +364,43 @@ fn main() -> anyhow::Result<()> {
             rows.push(bench(&z, kind, &args)?);
         }
     }
-    // VLAN and QinQ have no kernel path: their reference is the simple
-    // zone's bridge for the same guests, when it was measured.
+    // VLAN and QinQ have no kernel path here: beside the same hops
+    // untagged, the simple zone's bridge for the same guests is shown, as
+    // the other reference.
     let simple_bridge = |guests: &str| {
         rows.iter()
             .find(|r| r.zone == "simple" && r.guests == guests)
             .and_then(|r| r.kernel)
     };
     println!(
-        "\nTCP, single stream, vm1 -> vm2, {} s x {} runs (median Gbit/s, median retransmits in parentheses)\n",
+        "\nTCP, single stream, vm1 -> vm2, {} s x {} runs, interleaved (median Gbit/s, median retransmits in parentheses)\n",
         args.seconds, args.runs
     );
     println!(
-        "| zone | guests | kernel path | kernel | xsdn userspace only | xsdn | xsdn / kernel |"
+        "| zone | guests | kernel path | kernel | xsdn userspace only | xsdn | xsdn / kernel | xsdn / simple zone's bridge |"
     );
-    println!("|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|");
     for r in &rows {
-        let (reference, path) = match r.kernel {
-            Some(k) => (Some(k), r.kernel_path.clone()),
-            None => (
-                simple_bridge(r.guests),
-                "none here; simple zone's bridge as reference".to_owned(),
-            ),
+        let ratio = |reference: Option<Tcp>| {
+            reference
+                .filter(|k| k.gbit_per_s > 0.0)
+                .map_or_else(|| "-".to_owned(), |k| format!("{:.2}x", r.xsdn.gbit_per_s / k.gbit_per_s))
         };
-        let ratio = reference
-            .filter(|k| k.gbit_per_s > 0.0)
-            .map_or_else(|| "-".to_owned(), |k| format!("{:.2}x", r.xsdn.gbit_per_s / k.gbit_per_s));
+        let versus_simple = if r.zone == "simple" {
+            "-".to_owned()
+        } else {
+            ratio(simple_bridge(r.guests))
+        };
         println!(
-            "| {} | {} | {} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {} | {} | {} | {} |",
             r.zone,
             r.guests,
-            path,
-            cell(reference),
+            r.kernel_path,
+            cell(r.kernel),
             cell(Some(r.userspace_only)),
             cell(Some(r.xsdn)),
-            ratio
+            ratio(r.kernel),
+            versus_simple
         );
     }
     if args.json {
