@@ -13,13 +13,12 @@ use std::io::{self, Read, Write};
 use std::net::{IpAddr, Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 
 use crate::World;
 use crate::preflight::testbed_bin;
 use crate::udp::last_json;
-use crate::wait::wait_until;
 
 /// What `tcp-recv` prints to stderr once it listens.
 pub const READY_LINE: &str = "tcp-recv: listening";
@@ -175,7 +174,7 @@ impl World {
         let bin = bin.to_str().context("testbed binary path is not UTF-8")?;
         let addr = SocketAddr::new(dst, port).to_string();
         let timeout_ms = timeout.as_millis().to_string();
-        let recv = self.spawn(
+        let recv = self.spawn_ready(
             to,
             &[
                 bin,
@@ -185,17 +184,8 @@ impl World {
                 "--timeout-ms",
                 &timeout_ms,
             ],
+            READY_LINE,
         )?;
-        let ready = wait_until(Duration::from_secs(5), || {
-            recv.stderr().contains(READY_LINE) || !recv.is_running()
-        });
-        if !ready || !recv.stderr().contains(READY_LINE) {
-            bail!(
-                "`{}` did not start: {}",
-                recv.command(),
-                recv.stderr().trim()
-            );
-        }
         let before = self.snmp(from)?;
         let bytes_arg = bytes.to_string();
         let sent = self

@@ -19,7 +19,6 @@ use serde::{Deserialize, Serialize};
 use crate::World;
 use crate::preflight::testbed_bin;
 use crate::snmp::Snmp;
-use crate::wait::wait_until;
 
 /// Smallest payload: the 8-byte sequence number.
 pub const MIN_SIZE: usize = 8;
@@ -236,7 +235,7 @@ impl World {
         let bin = bin.to_str().context("testbed binary path is not UTF-8")?;
         let addr = SocketAddr::new(dst, opts.port).to_string();
         let before = self.snmp(to)?;
-        let recv = self.spawn(
+        let recv = self.spawn_ready(
             to,
             &[
                 bin,
@@ -248,17 +247,8 @@ impl World {
                 "--timeout-ms",
                 &opts.timeout.as_millis().to_string(),
             ],
+            READY_LINE,
         )?;
-        let ready = wait_until(Duration::from_secs(5), || {
-            recv.stderr().contains(READY_LINE) || !recv.is_running()
-        });
-        if !ready || !recv.stderr().contains(READY_LINE) {
-            bail!(
-                "`{}` did not start: {}",
-                recv.command(),
-                recv.stderr().trim()
-            );
-        }
         let interval = opts.interval.as_micros().to_string();
         let sent = self
             .exec_timeout(

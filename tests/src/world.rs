@@ -206,6 +206,25 @@ impl World {
         self.procs.spawn(&argv, &self.dir, &label)
     }
 
+    /// Starts a background process in `ns` like [`World::spawn`] and waits
+    /// (up to 5 s) until it writes `ready` to stderr: a receiver that must
+    /// listen before its sender starts. Fails with its stderr if it exits
+    /// or stays silent.
+    pub fn spawn_ready(&self, ns: &str, args: &[&str], ready: &str) -> Result<Proc> {
+        let proc = self.spawn(ns, args)?;
+        let up = crate::wait::wait_until(Duration::from_secs(5), || {
+            proc.stderr().contains(ready) || !proc.is_running()
+        });
+        if !up || !proc.stderr().contains(ready) {
+            bail!(
+                "`{}` did not start: {}",
+                proc.command(),
+                proc.stderr().trim()
+            );
+        }
+        Ok(proc)
+    }
+
     /// Everything the world's background processes wrote so far (each
     /// `.out`/`.err` file under a header), for failure messages:
     /// `assert!(ok, "{}", world.logs())`.

@@ -113,8 +113,9 @@ fn zone(name: &str) -> anyhow::Result<Zone> {
         "vxlan" => Zone {
             name: "vxlan",
             topology: examples::vxlan(),
-            zones_cfg: "vxlan: myvxlanzone\n\tpeers 192.168.0.1,192.168.0.2,192.168.0.3\n\tmtu 1450\n"
-                .into(),
+            zones_cfg:
+                "vxlan: myvxlanzone\n\tpeers 192.168.0.1,192.168.0.2,192.168.0.3\n\tmtu 1450\n"
+                    .into(),
             vnets_cfg: "vnet: myvnet1\n\tzone myvxlanzone\n\ttag 100000\n",
             nodes: &["node1", "node2", "node3"],
             dst_ip: "10.0.3.101",
@@ -298,7 +299,10 @@ fn bench(z: &Zone, kind: GuestKind, args: &Args) -> anyhow::Result<Row> {
     let world = World::up(&z.topology.clone().with_guest_kind(kind))?;
     if let Some(mtu) = z.guest_mtu {
         for g in &z.topology.guests {
-            world.exec(&g.name, &["ip", "link", "set", "eth0", "mtu", &mtu.to_string()])?;
+            world.exec(
+                &g.name,
+                &["ip", "link", "set", "eth0", "mtu", &mtu.to_string()],
+            )?;
         }
     }
     let config = write_config(
@@ -306,7 +310,8 @@ fn bench(z: &Zone, kind: GuestKind, args: &Args) -> anyhow::Result<Row> {
         "sdn",
         &[("zones.cfg", &z.zones_cfg), ("vnets.cfg", z.vnets_cfg)],
     )?;
-    let (mut kernel, mut userspace_only, mut xsdn) = (Runs::default(), Runs::default(), Runs::default());
+    let (mut kernel, mut userspace_only, mut xsdn) =
+        (Runs::default(), Runs::default(), Runs::default());
     for _ in 0..args.runs {
         kernel.push(run_kernel(&world, z, args.seconds)?);
         userspace_only.push(run_xsdn(
@@ -321,7 +326,9 @@ fn bench(z: &Zone, kind: GuestKind, args: &Args) -> anyhow::Result<Row> {
     let kernel_path = match z.kernel_path {
         KernelPath::Bridge => "bridge",
         KernelPath::BridgeAndVxlan => "bridge + vxlan",
-        KernelPath::SameHopsUntagged => "none for tags here; bridges across the same hops, untagged",
+        KernelPath::SameHopsUntagged => {
+            "none for tags here; bridges across the same hops, untagged"
+        }
     };
     Ok(Row {
         zone: z.name,
@@ -382,9 +389,10 @@ fn main() -> anyhow::Result<()> {
     println!("|---|---|---|---|---|---|---|---|");
     for r in &rows {
         let ratio = |reference: Option<Tcp>| {
-            reference
-                .filter(|k| k.gbit_per_s > 0.0)
-                .map_or_else(|| "-".to_owned(), |k| format!("{:.2}x", r.xsdn.gbit_per_s / k.gbit_per_s))
+            reference.filter(|k| k.gbit_per_s > 0.0).map_or_else(
+                || "-".to_owned(),
+                |k| format!("{:.2}x", r.xsdn.gbit_per_s / k.gbit_per_s),
+            )
         };
         let versus_simple = if r.zone == "simple" {
             "-".to_owned()

@@ -231,17 +231,12 @@ fn ports(daemon: &DaemonView, filter: &Filter) -> Value {
             let (traffic, kernel_tier) = daemon.port_traffic(p.slot());
             merge(&mut row, port_counters_json(&traffic));
             if let Some(k) = kernel_tier {
+                let mut share = traffic_json(k.rx_packets, k.rx_bytes, k.tx_packets, k.tx_bytes);
                 merge(
-                    &mut row,
-                    json!({"kernel_tier": {
-                        "rx_packets": k.rx_packets,
-                        "rx_bytes": k.rx_bytes,
-                        "tx_packets": k.tx_packets,
-                        "tx_bytes": k.tx_bytes,
-                        "punted": k.punted,
-                        "mtu_exceeded": k.mtu_exceeded,
-                    }}),
+                    &mut share,
+                    json!({"punted": k.punted, "mtu_exceeded": k.mtu_exceeded}),
                 );
+                merge(&mut row, json!({ "kernel_tier": share }));
             }
             if let Some(k) = kernel.get(&p.slot()) {
                 merge(
@@ -259,6 +254,16 @@ fn ports(daemon: &DaemonView, filter: &Filter) -> Value {
         })
         .collect();
     json!(rows)
+}
+
+/// `{rx_packets, rx_bytes, tx_packets, tx_bytes}`.
+fn traffic_json(rx_packets: u64, rx_bytes: u64, tx_packets: u64, tx_bytes: u64) -> Value {
+    json!({
+        "rx_packets": rx_packets,
+        "rx_bytes": rx_bytes,
+        "tx_packets": tx_packets,
+        "tx_bytes": tx_bytes,
+    })
 }
 
 fn merge(into: &mut Value, from: Value) {
@@ -568,15 +573,8 @@ fn counters(daemon: &DaemonView, filter: &Filter) -> Value {
             let mut row = json!({"vnet": bd.vnet, "zone": bd.zone});
             merge(&mut row, bd_counters_json(&traffic));
             if let Some(k) = kernel_tier {
-                merge(
-                    &mut row,
-                    json!({"kernel_tier": {
-                        "rx_packets": k.rx_packets,
-                        "rx_bytes": k.rx_bytes,
-                        "tx_packets": k.tx_packets,
-                        "tx_bytes": k.tx_bytes,
-                    }}),
-                );
+                let share = traffic_json(k.rx_packets, k.rx_bytes, k.tx_packets, k.tx_bytes);
+                merge(&mut row, json!({ "kernel_tier": share }));
             }
             Some(row)
         })

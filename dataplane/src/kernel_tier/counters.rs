@@ -42,39 +42,57 @@ pub struct KernelBdCounters {
     pub mtu_exceeded: u64,
 }
 
-fn add_drop(drops: &mut [(&'static str, u64)], reason: DropReason, n: u64) {
-    drops[reason.index()].1 += n;
+/// Adds the kernel tier's `[rx_packets, rx_bytes, tx_packets, tx_bytes]`
+/// and MTU drops into the same fields of a userspace snapshot.
+fn add_into(
+    totals: [&mut u64; 4],
+    drops: &mut [(&'static str, u64)],
+    traffic: [u64; 4],
+    mtu_exceeded: u64,
+) {
+    for (total, n) in totals.into_iter().zip(traffic) {
+        *total += n;
+    }
+    drops[DropReason::MtuExceeded.index()].1 += mtu_exceeded;
 }
 
 impl KernelPortCounters {
     /// Adds the kernel tier's frames into the userspace tier's `snapshot`
     /// of the same port.
-    pub fn add_to(&self, snapshot: &mut PortSnapshot) {
-        snapshot.rx_packets += self.rx_packets;
-        snapshot.rx_bytes += self.rx_bytes;
-        snapshot.tx_packets += self.tx_packets;
-        snapshot.tx_bytes += self.tx_bytes;
-        add_drop(
-            &mut snapshot.drops,
-            DropReason::MtuExceeded,
-            self.mtu_exceeded,
-        );
+    pub fn add_to(&self, s: &mut PortSnapshot) {
+        let totals = [
+            &mut s.rx_packets,
+            &mut s.rx_bytes,
+            &mut s.tx_packets,
+            &mut s.tx_bytes,
+        ];
+        let traffic = [
+            self.rx_packets,
+            self.rx_bytes,
+            self.tx_packets,
+            self.tx_bytes,
+        ];
+        add_into(totals, &mut s.drops, traffic, self.mtu_exceeded);
     }
 }
 
 impl KernelBdCounters {
     /// Adds the kernel tier's frames into the userspace tier's `snapshot`
     /// of the same bridge domain.
-    pub fn add_to(&self, snapshot: &mut BdSnapshot) {
-        snapshot.rx_packets += self.rx_packets;
-        snapshot.rx_bytes += self.rx_bytes;
-        snapshot.tx_packets += self.tx_packets;
-        snapshot.tx_bytes += self.tx_bytes;
-        add_drop(
-            &mut snapshot.drops,
-            DropReason::MtuExceeded,
-            self.mtu_exceeded,
-        );
+    pub fn add_to(&self, s: &mut BdSnapshot) {
+        let totals = [
+            &mut s.rx_packets,
+            &mut s.rx_bytes,
+            &mut s.tx_packets,
+            &mut s.tx_bytes,
+        ];
+        let traffic = [
+            self.rx_packets,
+            self.rx_bytes,
+            self.tx_packets,
+            self.tx_bytes,
+        ];
+        add_into(totals, &mut s.drops, traffic, self.mtu_exceeded);
     }
 }
 

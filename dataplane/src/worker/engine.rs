@@ -124,9 +124,7 @@ impl Engine {
                 else {
                     break;
                 };
-                self.xsk.reap(q);
-                self.xsk.refill(q);
-                let n = self.xsk.receive(q, &mut self.rx);
+                let n = self.receive(q);
                 if n == 0 {
                     continue;
                 }
@@ -152,6 +150,14 @@ impl Engine {
         received
     }
 
+    /// Reaps and refills queue `q`, then receives a batch into `self.rx`;
+    /// returns its size.
+    fn receive(&mut self, q: QueueIdx) -> usize {
+        self.xsk.reap(q);
+        self.xsk.refill(q);
+        self.xsk.receive(q, &mut self.rx)
+    }
+
     /// Receives and forwards what the punt device delivered.
     fn poll_punt(&mut self, now: Tick) -> usize {
         let mut received = 0;
@@ -160,9 +166,7 @@ impl Engine {
             let Some(q) = self.punt.as_ref().and_then(|p| p.queues.get(i).copied()) else {
                 break;
             };
-            self.xsk.reap(q);
-            self.xsk.refill(q);
-            let n = self.xsk.receive(q, &mut self.rx);
+            let n = self.receive(q);
             if n == 0 {
                 continue;
             }
