@@ -1,2 +1,4 @@
 //! xsdn benchmarks (see `bench/README.md`).
 #![deny(missing_docs)]
+
+pub mod xdpgen;

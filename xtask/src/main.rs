@@ -23,7 +23,7 @@ struct Cli {
 enum Cmd {
     /// Install what the machine lacks (Debian packages, bpf-linker).
     Setup,
-    /// Build the XDP program (target/xsdn-xdp.o).
+    /// Build the XDP programs (target/xsdn-xdp.o, target/xsdn-bench-xdp.o).
     BuildEbpf,
     /// Build the XDP program and the workspace binaries.
     Build,
