@@ -1,4 +1,5 @@
 //! xsdn benchmarks (see `bench/README.md`).
 #![deny(missing_docs)]
 
+pub mod pktbench;
 pub mod xdpgen;
