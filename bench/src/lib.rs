@@ -2,4 +2,5 @@
 #![deny(missing_docs)]
 
 pub mod pktbench;
+pub mod tapvm;
 pub mod xdpgen;

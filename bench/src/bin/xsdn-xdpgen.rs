@@ -8,6 +8,9 @@
 //!   counts them); prints `ready` and holds the program until killed.
 //! - `forward --iface IF --to OUT`: redirect every frame arriving on `IF`
 //!   to `OUT` (devmap); prints `ready` and holds until killed.
+//! - `tap-vm --name TAP --hello HEX`: a VM stand-in on tap `TAP` (see
+//!   `xsdn_bench::tapvm`); prints `ready` once the tap exists, then reads
+//!   until killed.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -62,6 +65,15 @@ enum Command {
         #[arg(long)]
         to: String,
     },
+    /// Be a VM on a tap: read and drop every frame, say hello now and then.
+    TapVm {
+        /// Tap name (created if missing).
+        #[arg(long)]
+        name: String,
+        /// The hello frame, in hex.
+        #[arg(long)]
+        hello: String,
+    },
 }
 
 fn parse_hex(text: &str) -> anyhow::Result<Vec<u8>> {
@@ -90,7 +102,7 @@ fn hold(_attached: Attached) -> anyhow::Result<()> {
 
 fn main() -> anyhow::Result<()> {
     let args = Args::parse();
-    let object = xdpgen::find_object(args.object.as_deref())?;
+    let object = || xdpgen::find_object(args.object.as_deref());
     match args.command {
         Command::Send {
             iface,
@@ -105,12 +117,19 @@ fn main() -> anyhow::Result<()> {
                 bail!("--seconds must be in (0, 600]");
             }
             let frame = parse_hex(&frame)?;
-            let mut generator = Generator::load(&object)?;
+            let mut generator = Generator::load(&object()?)?;
             let report = generator.send(&iface, &frame, Duration::from_secs_f64(seconds), batch)?;
             println!("{}", serde_json::to_string(&report)?);
             Ok(())
         }
-        Command::Sink { iface } => hold(Attached::sink(&object, &iface)?),
-        Command::Forward { iface, to } => hold(Attached::forwarder(&object, &iface, &to)?),
+        Command::Sink { iface } => hold(Attached::sink(&object()?, &iface)?),
+        Command::Forward { iface, to } => hold(Attached::forwarder(&object()?, &iface, &to)?),
+        Command::TapVm { name, hello } => {
+            let device = xsdn_bench::tapvm::open(&name, parse_hex(&hello)?)?;
+            let mut out = std::io::stdout();
+            writeln!(out, "ready")?;
+            out.flush()?;
+            xsdn_bench::tapvm::drain(&device)
+        }
     }
 }

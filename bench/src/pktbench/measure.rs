@@ -1,7 +1,8 @@
 //! One measurement of the small-frame benchmark: a sink (and, for the raw
 //! ceiling, a forwarder) attached with `xsdn-xdpgen`, the generator run a
-//! few times for a fixed time, the sink interface's `rx_packets` read
-//! around each run; the median run is kept.
+//! few times for a fixed time, the sink interface's `rx_packets` (or the
+//! VM stand-in's tap's `tx_packets`) read around each run; the median run
+//! is kept.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -65,6 +66,17 @@ impl Held {
         Self::start(world, tools, at.ns, &["sink", "--iface", at.name])
     }
 
+    /// The VM stand-in on tap `at` (created), saying hello with `hello`.
+    pub fn tap_vm(world: &World, tools: &Tools, at: If, hello: &[u8]) -> anyhow::Result<Held> {
+        let hello = hex(hello);
+        Self::start(
+            world,
+            tools,
+            at.ns,
+            &["tap-vm", "--name", at.name, "--hello", &hello],
+        )
+    }
+
     /// Redirects every frame arriving on `from` to `to` (same namespace).
     pub fn forwarder(world: &World, tools: &Tools, from: If, to: If) -> anyhow::Result<Held> {
         if from.ns != to.ns {
@@ -94,15 +106,16 @@ pub fn counter(world: &World, at: If, name: &str) -> anyhow::Result<u64> {
         .with_context(|| format!("{}:{path}: {:?}", at.ns, out.stdout))
 }
 
-/// One generator run of `frame` out of `gen_out`, counted at `sink`.
+/// One generator run of `frame` out of `gen_out`, counted by `sink`'s
+/// `counter` (`rx_packets`, or `tx_packets` of a tap).
 pub fn run_once(
     world: &World,
     tools: &Tools,
     gen_out: If,
-    sink: If,
+    (sink, name): (If, &str),
     frame: &[u8],
 ) -> anyhow::Result<Rate> {
-    let before = counter(world, sink, "rx_packets")?;
+    let before = counter(world, sink, name)?;
     let xdpgen = tools.xdpgen.display().to_string();
     let object = tools.object.display().to_string();
     let seconds = tools.seconds.to_string();
@@ -130,7 +143,7 @@ pub fn run_once(
         .with_context(|| format!("xsdn-xdpgen printed {:?}", out.stdout))?;
     // Frames still in rings and queues land within a few milliseconds.
     std::thread::sleep(Duration::from_millis(100));
-    let after = counter(world, sink, "rx_packets")?;
+    let after = counter(world, sink, name)?;
     Ok(Rate {
         offered_pps: report.pps(),
         delivered_pps: after.saturating_sub(before) as f64 / report.seconds,
@@ -142,7 +155,7 @@ pub fn median_of_runs(
     world: &World,
     tools: &Tools,
     gen_out: If,
-    sink: If,
+    sink: (If, &str),
     frame: &[u8],
 ) -> anyhow::Result<(Rate, Vec<Rate>)> {
     let mut runs = Vec::with_capacity(tools.runs);

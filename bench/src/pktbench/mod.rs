@@ -29,6 +29,8 @@ use xsdn_testbed::{Daemon, World};
 use frames::{Encap, guest_frame, guest_len, wire_frame};
 use measure::{Held, Rate, Tools, median_of_runs};
 use scenario::{Direction, Ends, Scenario, Zone};
+use xsdn_dataplane::wire::EthernetAddress;
+use xsdn_dataplane::wire::build::FrameBuilder;
 
 /// The paths measured.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
@@ -141,17 +143,24 @@ fn delta(before: PortDelta, after: PortDelta) -> PortDelta {
     }
 }
 
-/// The frame the generator sends for `path` in `direction`.
+/// The frame the generator sends for `path` in `direction`: as it enters
+/// node1 (tagged or encapsulated from the wire, plain from a guest); for
+/// the ceiling, as it would leave node1 (a redirect changes nothing, and
+/// the egress must take it: a 1500-byte VXLAN frame does not fit a guest's
+/// MTU); for the kernel bridge standing in for VLAN and QinQ, untagged.
 fn frame_for(s: &Scenario, direction: Direction, path: PathKind, size: usize) -> Vec<u8> {
     let (vm1, vm2) = s.guests();
     let len = guest_len(size, s.mtu);
-    match direction {
-        Direction::Guest => guest_frame(vm1, vm2, len),
-        Direction::Wire => {
-            let untagged = path == PathKind::Kernel && matches!(s.zone, Zone::Vlan | Zone::Qinq);
-            let encap = if untagged { Encap::Untagged } else { s.encap };
-            wire_frame(vm2, vm1, len, &encap)
-        }
+    let stand_in = path == PathKind::Kernel && matches!(s.zone, Zone::Vlan | Zone::Qinq);
+    let encap = if stand_in { Encap::Untagged } else { s.encap };
+    let vm = s.tap_vm();
+    match (direction, path) {
+        (Direction::Wire, PathKind::Ceiling) => guest_frame(vm2, vm1, len),
+        (Direction::Wire, _) => wire_frame(vm2, vm1, len, &encap),
+        (Direction::WireTap, PathKind::Ceiling) => guest_frame(vm2, vm, len),
+        (Direction::WireTap, _) => wire_frame(vm2, vm, len, &encap),
+        (Direction::Guest, PathKind::Ceiling) => wire_frame(vm1, vm2, len, &encap),
+        (Direction::Guest, _) => guest_frame(vm1, vm2, len),
     }
 }
 
@@ -185,15 +194,28 @@ impl Measurement<'_> {
                 } else {
                     None
                 };
-                let sink = Held::sink(world, tools, ends.sink)?;
+                // A tap's frames are counted as its VM stand-in reads them.
+                let sink = if ends.counter == "rx_packets" {
+                    Some(Held::sink(world, tools, ends.sink)?)
+                } else {
+                    None
+                };
                 let before = daemon
                     .map(|d| port_counters(d, world, ends.ingress.name))
                     .transpose()?;
-                let measured = median_of_runs(world, tools, ends.gen_out, ends.sink, &frame);
+                let measured = median_of_runs(
+                    world,
+                    tools,
+                    ends.gen_out,
+                    (ends.sink, ends.counter),
+                    &frame,
+                );
                 let after = daemon
                     .map(|d| port_counters(d, world, ends.ingress.name))
                     .transpose()?;
-                sink.stop()?;
+                if let Some(sink) = sink {
+                    sink.stop()?;
+                }
                 if let Some(f) = fwd {
                     f.stop()?;
                 }
@@ -236,7 +258,7 @@ fn generator_alone(s: &Scenario, settings: &Settings) -> anyhow::Result<Vec<Cell
             &s.world,
             &settings.tools,
             ends.gen_out,
-            ends.ingress,
+            (ends.ingress, "rx_packets"),
             &frame,
         );
         sink.stop()?;
@@ -261,6 +283,17 @@ fn generator_alone(s: &Scenario, settings: &Settings) -> anyhow::Result<Vec<Cell
 /// Runs every path of `zone`; with `generator`, also the generator alone.
 pub fn run_zone(zone: Zone, settings: &Settings, generator: bool) -> anyhow::Result<Vec<Cell>> {
     let s = Scenario::up(zone)?;
+    // The VM stand-in lives as long as the world (VLAN, QinQ, VXLAN).
+    let _vm = if zone.directions().contains(&Direction::WireTap) {
+        let vm = s.tap_vm();
+        let hello = FrameBuilder::new(vm.mac, EthernetAddress::BROADCAST)
+            .arp_request(vm.ip, s.guests().1.ip);
+        let held = Held::tap_vm(&s.world, &settings.tools, scenario::VM_TAP, &hello)?;
+        s.plug_tap()?;
+        Some(held)
+    } else {
+        None
+    };
     let mut cells = if generator {
         generator_alone(&s, settings)?
     } else {

@@ -119,6 +119,7 @@ fn opt(v: Option<f64>, f: impl Fn(f64) -> String) -> String {
 fn direction_label(d: Direction) -> &'static str {
     match d {
         Direction::Wire => "wire",
+        Direction::WireTap => "wire-tap",
         Direction::Guest => "guest",
     }
 }
@@ -240,7 +241,7 @@ pub fn verdicts(rows: &[Row]) -> Vec<Verdict> {
         let x_kernel = ratio(r.kernel_tier, r.kernel);
         let what = format!("{} from {}", r.zone.name(), direction_label(r.direction));
         match r.direction {
-            Direction::Wire => {
+            Direction::Wire | Direction::WireTap => {
                 let of_ceiling = ratio(r.kernel_tier, r.ceiling);
                 out.push(Verdict {
                     target: format!("{what}: kernel tier >= {WIRE_X_KERNEL}x kernel"),

@@ -4,7 +4,9 @@
 //!
 //! The node under test is always `node1`. "From the wire" frames enter at
 //! its uplink `eno1` (sent by the switch's port `node1`, as a peer's frames
-//! arrive) and are counted at `vm1`'s `eth0`; "from guest ports" frames
+//! arrive) and are counted at `vm1`'s `eth0` (a container-like veth
+//! guest), or read from `tap199i0` by a VM stand-in (a VM-like tap guest,
+//! see `crate::tapvm`; direction `wire-tap`); "from guest ports" frames
 //! leave `vm1`'s `eth0` into `tap101i0` and are counted where they leave
 //! node1: at the switch's port `node1` (a sink there keeps them from going
 //! further, so only node1's forwarding is measured), or at `vm2`'s `eth0`
@@ -70,7 +72,7 @@ impl Zone {
     pub fn directions(self) -> &'static [Direction] {
         match self {
             Zone::Simple => &[Direction::Guest],
-            _ => &[Direction::Wire, Direction::Guest],
+            _ => &[Direction::Wire, Direction::WireTap, Direction::Guest],
         }
     }
 }
@@ -79,8 +81,10 @@ impl Zone {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Direction {
-    /// Into the node's uplink, to a guest.
+    /// Into the node's uplink, to a container-like guest (veth).
     Wire,
+    /// Into the node's uplink, to a VM-like guest (tap).
+    WireTap,
     /// From a guest's `eth0` into the node.
     Guest,
 }
@@ -90,6 +94,7 @@ impl Direction {
     pub fn name(self) -> &'static str {
         match self {
             Direction::Wire => "wire",
+            Direction::WireTap => "wire-tap",
             Direction::Guest => "guest",
         }
     }
@@ -113,8 +118,11 @@ pub struct Ends {
     pub ingress: If,
     /// Node1's port they should leave by.
     pub egress: If,
-    /// Where they are counted (a sink drops them there).
+    /// Where they are counted.
     pub sink: If,
+    /// The counter read there: `rx_packets` of a veth whose XDP sink drops
+    /// the frames, or `tx_packets` of the VM stand-in's tap (frames read).
+    pub counter: &'static str,
 }
 
 const VM1: If = If {
@@ -128,6 +136,11 @@ const TAP1: If = If {
 const UPLINK: If = If {
     ns: "node1",
     name: "eno1",
+};
+/// The VM stand-in's tap on node1 (in the VNet bridge).
+pub const VM_TAP: If = If {
+    ns: "node1",
+    name: "tap199i0",
 };
 const SWITCH_PORT: If = If {
     ns: "switch",
@@ -343,18 +356,28 @@ impl Scenario {
                     ns: "vm2",
                     name: "eth0",
                 },
+                counter: "rx_packets",
             },
             (_, Direction::Wire) => Ends {
                 gen_out: SWITCH_PORT,
                 ingress: UPLINK,
                 egress: TAP1,
                 sink: VM1,
+                counter: "rx_packets",
+            },
+            (_, Direction::WireTap) => Ends {
+                gen_out: SWITCH_PORT,
+                ingress: UPLINK,
+                egress: VM_TAP,
+                sink: VM_TAP,
+                counter: "tx_packets",
             },
             (_, Direction::Guest) => Ends {
                 gen_out: VM1,
                 ingress: TAP1,
                 egress: UPLINK,
                 sink: SWITCH_PORT,
+                counter: "rx_packets",
             },
         }
     }
@@ -362,6 +385,32 @@ impl Scenario {
     /// The guests: the sender of guest frames and the other one.
     pub fn guests(&self) -> (Host, Host) {
         (self.vm1, self.vm2)
+    }
+
+    /// The VM stand-in behind [`VM_TAP`] (VLAN, QinQ and VXLAN zones).
+    pub fn tap_vm(&self) -> Host {
+        host(0x99, [10, 0, 3, 199])
+    }
+
+    /// Plugs the VM stand-in's tap (opened by the caller) into the VNet
+    /// bridge of node1, with the VNet's MTU.
+    pub fn plug_tap(&self) -> anyhow::Result<()> {
+        let mtu = self.mtu.to_string();
+        self.world.exec(
+            "node1",
+            &[
+                "ip",
+                "link",
+                "set",
+                VM_TAP.name,
+                "mtu",
+                &mtu,
+                "master",
+                "myvnet1",
+                "up",
+            ],
+        )?;
+        Ok(())
     }
 
     /// Teaches every path the guests' addresses: a few pings from vm1 to
@@ -396,10 +445,10 @@ impl Scenario {
             return Ok(());
         }
         let master = if on { "vmbr0" } else { "myvnet1" };
-        self.world.exec(
-            "node1",
-            &["ip", "link", "set", "tap101i0", "master", master],
-        )?;
+        for port in [TAP1.name, VM_TAP.name] {
+            self.world
+                .exec("node1", &["ip", "link", "set", port, "master", master])?;
+        }
         // Let vmbr0 learn vm1 behind tap101i0 (the ping itself fails:
         // nothing answers there).
         if on {
@@ -477,7 +526,7 @@ impl Scenario {
         }
         let ports: &[&str] = match self.zone {
             Zone::Simple => &["tap101i0", "tap102i0"],
-            _ => &["tap101i0", "eno1"],
+            _ => &["tap101i0", "eno1", VM_TAP.name],
         };
         for port in ports {
             if !daemons[0].wait_port(&self.world, port, Duration::from_secs(10)) {
