@@ -59,8 +59,12 @@ pub struct Row {
     pub userspace: Option<f64>,
     /// Default daemon.
     pub kernel_tier: Option<f64>,
-    /// Devmap redirect.
+    /// Devmap redirect veth -> veth (for `wire-tap` rows: the `wire` row's,
+    /// same ingress).
     pub ceiling: Option<f64>,
+    /// `wire-tap` rows: devmap redirect into the VM stand-in's tap, which
+    /// is bounded by the stand-in reading the tap.
+    pub tap_limit: Option<f64>,
     /// Share of the ingress port's frames the kernel tier forwarded.
     pub kernel_tier_share: Option<f64>,
 }
@@ -87,6 +91,15 @@ pub fn rows(cells: &[Cell]) -> Vec<Row> {
             .and_then(|x| x.port)
             .filter(|p| p.rx_packets > 0)
             .map(|p| p.kernel_tier_rx as f64 / p.rx_packets as f64);
+        let (ceiling, tap_limit) = if c.direction == Direction::WireTap {
+            let veth = find(cells, c.zone, Direction::Wire, c.size, PathKind::Ceiling);
+            (
+                veth.map(|x| x.rate.delivered_pps / 1e6),
+                rate(PathKind::Ceiling),
+            )
+        } else {
+            (rate(PathKind::Ceiling), None)
+        };
         rows.push(Row {
             zone: c.zone,
             direction: c.direction,
@@ -98,7 +111,8 @@ pub fn rows(cells: &[Cell]) -> Vec<Row> {
             baseline: rate(PathKind::Baseline),
             userspace: rate(PathKind::Userspace),
             kernel_tier: rate(PathKind::KernelTier),
-            ceiling: rate(PathKind::Ceiling),
+            ceiling,
+            tap_limit,
             kernel_tier_share: share,
         });
     }
@@ -136,13 +150,12 @@ pub fn table(rows: &[Row], markdown: bool) -> String {
     if with_baseline {
         header.push("x before");
     }
-    header.extend([
-        "kernel tier",
-        "x kernel",
-        "% ceiling",
-        "ceiling",
-        "kernel-tier share",
-    ]);
+    header.extend(["kernel tier", "x kernel", "% ceiling", "ceiling"]);
+    let with_tap = rows.iter().any(|r| r.tap_limit.is_some());
+    if with_tap {
+        header.push("tap limit");
+    }
+    header.push("kernel-tier share");
     let mut lines: Vec<Vec<String>> = Vec::new();
     let mpps = |v: Option<f64>| opt(v, |v| format!("{v:.3}"));
     let times = |v: Option<f64>| opt(v, |v| format!("{v:.2}x"));
@@ -167,8 +180,11 @@ pub fn table(rows: &[Row], markdown: bool) -> String {
             times(ratio(r.kernel_tier, r.kernel)),
             percent(ratio(r.kernel_tier, r.ceiling)),
             mpps(r.ceiling),
-            percent(r.kernel_tier_share),
         ]);
+        if with_tap {
+            l.push(mpps(r.tap_limit));
+        }
+        l.push(percent(r.kernel_tier_share));
         lines.push(l);
     }
     let mut out = String::new();
@@ -349,6 +365,30 @@ mod tests {
         assert!(text.contains("62 %"), "{text}");
         let md = table(&rows, true);
         assert!(md.starts_with("| zone | from |"), "{md}");
+    }
+
+    #[test]
+    fn tap_rows_are_held_to_the_veth_ceiling() {
+        let mut tap_ceiling = cell(PathKind::Ceiling, 1.0, Direction::WireTap);
+        tap_ceiling.sent_len = 60;
+        let cells = vec![
+            cell(PathKind::Ceiling, 5.0, Direction::Wire),
+            tap_ceiling,
+            cell(PathKind::KernelTier, 1.2, Direction::WireTap),
+        ];
+        let rows = rows(&cells);
+        let tap = rows
+            .iter()
+            .find(|r| r.direction == Direction::WireTap)
+            .unwrap();
+        assert_eq!(tap.ceiling, Some(5.0));
+        assert_eq!(tap.tap_limit, Some(1.0));
+        // 1.2 of 5.0 is 24 %, whatever the tap's own limit.
+        let v = verdicts(&rows);
+        assert!(
+            v.iter()
+                .any(|v| v.measured == "24 %" && v.met == Some(false))
+        );
     }
 
     #[test]

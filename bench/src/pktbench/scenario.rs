@@ -415,27 +415,32 @@ impl Scenario {
 
     /// Teaches every path the guests' addresses: a few pings from vm1 to
     /// vm2 and back (ARP, the bridges' and the dataplanes' MAC tables, the
-    /// kernel tier's entries).
+    /// kernel tier's entries). A dataplane that just started may still be
+    /// resolving its VXLAN next hops: up to five attempts.
     pub fn warm_up(&self) -> anyhow::Result<()> {
         let dst = self.vm2.ip.to_string();
         let src = self.vm1.ip.to_string();
-        let a = self
-            .world
-            .ping("vm1", &dst, 3, Duration::from_millis(50), None)?;
-        let b = self
-            .world
-            .ping("vm2", &src, 3, Duration::from_millis(50), None)?;
-        if a.received == 0 || b.received == 0 {
-            bail!(
-                "{}: vm1 and vm2 cannot reach each other (ping {}/{} and {}/{})",
-                self.zone.name(),
-                a.received,
-                a.transmitted,
-                b.received,
-                b.transmitted
+        let mut last = String::new();
+        for _ in 0..5 {
+            let a = self
+                .world
+                .ping("vm1", &dst, 3, Duration::from_millis(50), None)?;
+            let b = self
+                .world
+                .ping("vm2", &src, 3, Duration::from_millis(50), None)?;
+            if a.received > 0 && b.received > 0 {
+                return Ok(());
+            }
+            last = format!(
+                "ping {}/{} and {}/{}",
+                a.received, a.transmitted, b.received, b.transmitted
             );
+            std::thread::sleep(Duration::from_millis(500));
         }
-        Ok(())
+        bail!(
+            "{}: vm1 and vm2 cannot reach each other ({last})",
+            self.zone.name()
+        )
     }
 
     /// For VLAN and QinQ zones: puts `tap101i0` into `vmbr0` (with `eno1`)
