@@ -78,7 +78,7 @@ enum Command {
 
 fn parse_hex(text: &str) -> anyhow::Result<Vec<u8>> {
     let text = text.trim();
-    if text.len() % 2 != 0 {
+    if !text.len().is_multiple_of(2) {
         bail!("odd number of hex digits");
     }
     (0..text.len())
