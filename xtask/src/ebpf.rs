@@ -29,7 +29,9 @@ const SCRUBBED_ENV: &[&str] = &[
     "CARGO_TARGET_DIR",
 ];
 
-/// Builds the XDP object and copies it to `target/xsdn-xdp.o`.
+/// Builds the XDP objects and copies them to `target/xsdn-xdp.o` (the
+/// dataplane's) and `target/xsdn-bench-xdp.o` (the benchmark's generator,
+/// forwarder and sink).
 pub fn build_ebpf(paths: &Paths) -> anyhow::Result<()> {
     let ebpf_target = paths.target.join("ebpf");
     let path = format!(
@@ -48,10 +50,14 @@ pub fn build_ebpf(paths: &Paths) -> anyhow::Result<()> {
         .env("RUSTC_BOOTSTRAP", "1")
         .env("CARGO_TARGET_DIR", &ebpf_target);
     run(&mut cmd).context("building the XDP program (ebpf/)")?;
-    let built = ebpf_target.join("bpfel-unknown-none/release/xsdn-xdp");
-    let dest = paths.xdp_object();
-    std::fs::copy(&built, &dest)
-        .with_context(|| format!("copying {} to {}", built.display(), dest.display()))?;
-    eprintln!("xtask: XDP object at {}", dest.display());
+    for (bin, dest) in [
+        ("xsdn-xdp", paths.xdp_object()),
+        ("xsdn-bench-xdp", paths.bench_xdp_object()),
+    ] {
+        let built = ebpf_target.join("bpfel-unknown-none/release").join(bin);
+        std::fs::copy(&built, &dest)
+            .with_context(|| format!("copying {} to {}", built.display(), dest.display()))?;
+        eprintln!("xtask: XDP object at {}", dest.display());
+    }
     Ok(())
 }

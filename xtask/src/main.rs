@@ -23,7 +23,7 @@ struct Cli {
 enum Cmd {
     /// Install what the machine lacks (Debian packages, bpf-linker).
     Setup,
-    /// Build the XDP program (target/xsdn-xdp.o).
+    /// Build the XDP programs (target/xsdn-xdp.o, target/xsdn-bench-xdp.o).
     BuildEbpf,
     /// Build the XDP program and the workspace binaries.
     Build,
@@ -38,8 +38,12 @@ enum Cmd {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
     },
-    /// Benchmarks: the pipeline microbenchmarks (ns/frame) and the system
-    /// benchmark (packets/s through xsdn next to the kernel path; root).
+    /// Benchmarks: the pipeline microbenchmarks (ns/frame), the system
+    /// benchmark (packets/s through xsdn next to the kernel path, AF_XDP
+    /// load generator) and the small-frame benchmark (XDP live-frames
+    /// generator: kernel path, xsdn userspace only, xsdn kernel tier and the
+    /// raw XDP redirect ceiling, per zone type, direction and frame size).
+    /// The last two run as root.
     Bench {
         /// Seconds of load per system measurement.
         #[arg(long, default_value_t = 4.0)]
@@ -47,6 +51,32 @@ enum Cmd {
         /// Skip the microbenchmarks.
         #[arg(long)]
         system_only: bool,
+        /// Only the small-frame benchmark (no microbenchmarks, no AF_XDP
+        /// load-generator benchmark).
+        #[arg(long)]
+        small_frames_only: bool,
+        /// Small-frame benchmark: zone types (comma-separated; default all:
+        /// simple,vlan,qinq,vxlan).
+        #[arg(long)]
+        zones: Option<String>,
+        /// Small-frame benchmark: frame sizes (default 64,1500).
+        #[arg(long)]
+        sizes: Option<String>,
+        /// Small-frame benchmark: seconds per run (default 1.5).
+        #[arg(long)]
+        run_seconds: Option<f64>,
+        /// Small-frame benchmark: runs per measurement, median kept
+        /// (default 3).
+        #[arg(long)]
+        runs: Option<usize>,
+        /// Small-frame benchmark: an `xsdn` binary from before the kernel
+        /// tier (with its `xsdn-xdp.o` beside it or up to two directories
+        /// above), measured as a `before` column.
+        #[arg(long)]
+        baseline_xsdn: Option<std::path::PathBuf>,
+        /// Small-frame benchmark: print its table as Markdown.
+        #[arg(long)]
+        markdown: bool,
     },
     /// Format check, clippy, build, and all tests including the privileged
     /// ones (run as root).
@@ -72,9 +102,16 @@ fn main() -> anyhow::Result<()> {
         Cmd::Bench {
             seconds,
             system_only,
+            small_frames_only,
+            zones,
+            sizes,
+            run_seconds,
+            runs,
+            baseline_xsdn,
+            markdown,
         } => {
             ebpf::build_ebpf(&paths)?;
-            if !system_only {
+            if !system_only && !small_frames_only {
                 util::run(
                     util::cargo()
                         .current_dir(&paths.root)
@@ -89,10 +126,31 @@ fn main() -> anyhow::Result<()> {
                 "--bins",
                 "--quiet",
             ]))?;
-            util::run(
-                std::process::Command::new(paths.target.join("release/xsdn-sysbench"))
-                    .args(["--seconds", &seconds.to_string()]),
-            )
+            if !small_frames_only {
+                util::run(
+                    std::process::Command::new(paths.target.join("release/xsdn-sysbench"))
+                        .args(["--seconds", &seconds.to_string()]),
+                )?;
+            }
+            let mut pkt = std::process::Command::new(paths.target.join("release/xsdn-pktbench"));
+            pkt.arg("--object").arg(paths.bench_xdp_object());
+            for (flag, value) in [
+                ("--zones", zones),
+                ("--sizes", sizes),
+                ("--seconds", run_seconds.map(|s| s.to_string())),
+                ("--runs", runs.map(|r| r.to_string())),
+            ] {
+                if let Some(v) = value {
+                    pkt.args([flag, &v]);
+                }
+            }
+            if let Some(path) = baseline_xsdn {
+                pkt.arg("--baseline-xsdn").arg(path);
+            }
+            if markdown {
+                pkt.arg("--markdown");
+            }
+            util::run(&mut pkt)
         }
         Cmd::Demo => {
             build(&paths)?;

@@ -38,6 +38,11 @@ impl Paths {
         self.target.join("xsdn-xdp.o")
     }
 
+    /// Where `build-ebpf` leaves the benchmark's XDP object.
+    pub fn bench_xdp_object(&self) -> PathBuf {
+        self.target.join("xsdn-bench-xdp.o")
+    }
+
     /// The debug `xsdn` binary.
     pub fn xsdn_bin(&self) -> PathBuf {
         self.target.join("debug/xsdn")
