@@ -42,8 +42,10 @@ enum Cmd {
     /// benchmark (packets/s through xsdn next to the kernel path, AF_XDP
     /// load generator) and the small-frame benchmark (XDP live-frames
     /// generator: kernel path, xsdn userspace only, xsdn kernel tier and the
-    /// raw XDP redirect ceiling, per zone type, direction and frame size).
-    /// The last two run as root.
+    /// raw XDP redirect ceiling, per zone type, direction and frame size)
+    /// and the TCP benchmark (single stream between VM-like and between
+    /// container guests, per zone type: kernel path, xsdn userspace only,
+    /// xsdn). The last three run as root.
     Bench {
         /// Seconds of load per system measurement.
         #[arg(long, default_value_t = 4.0)]
@@ -77,6 +79,12 @@ enum Cmd {
         /// Small-frame benchmark: print its table as Markdown.
         #[arg(long)]
         markdown: bool,
+        /// Only the TCP benchmark.
+        #[arg(long)]
+        tcp_only: bool,
+        /// TCP benchmark: seconds per iperf3 run (default 3).
+        #[arg(long)]
+        tcp_seconds: Option<u64>,
     },
     /// Format check, clippy, build, and all tests including the privileged
     /// ones (run as root).
@@ -109,9 +117,11 @@ fn main() -> anyhow::Result<()> {
             runs,
             baseline_xsdn,
             markdown,
+            tcp_only,
+            tcp_seconds,
         } => {
             ebpf::build_ebpf(&paths)?;
-            if !system_only && !small_frames_only {
+            if !system_only && !small_frames_only && !tcp_only {
                 util::run(
                     util::cargo()
                         .current_dir(&paths.root)
@@ -126,6 +136,19 @@ fn main() -> anyhow::Result<()> {
                 "--bins",
                 "--quiet",
             ]))?;
+            let mut tcp = std::process::Command::new(paths.target.join("release/xsdn-tcpbench"));
+            for (flag, value) in [
+                ("--zones", zones.clone()),
+                ("--seconds", tcp_seconds.map(|s| s.to_string())),
+                ("--runs", runs.map(|r| r.to_string())),
+            ] {
+                if let Some(v) = value {
+                    tcp.args([flag, &v]);
+                }
+            }
+            if tcp_only {
+                return util::run(&mut tcp);
+            }
             if !small_frames_only {
                 util::run(
                     std::process::Command::new(paths.target.join("release/xsdn-sysbench"))
@@ -150,7 +173,11 @@ fn main() -> anyhow::Result<()> {
             if markdown {
                 pkt.arg("--markdown");
             }
-            util::run(&mut pkt)
+            util::run(&mut pkt)?;
+            if small_frames_only {
+                return Ok(());
+            }
+            util::run(&mut tcp)
         }
         Cmd::Demo => {
             build(&paths)?;
