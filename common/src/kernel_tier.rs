@@ -27,9 +27,11 @@
 //!   same port and VNet counters the userspace tier keeps.
 //!
 //! Guest frames that miss are punted to userspace through the punt device
-//! pair: the guest-port program prepends a [`PuntMeta`] naming the port
-//! slot and redirects the frame to [`PUNT_TX_DEVICE`], whose peer
-//! [`PUNT_RX_DEVICE`] steers everything to the dataplane's AF_XDP socket.
+//! pair: the guest-port program pushes an outer 802.1ad tag whose VLAN id
+//! is the port slot ([`PUNT_TAG_LEN`] bytes in the frame) and redirects the
+//! frame to [`PUNT_TX_DEVICE`], whose peer [`PUNT_RX_DEVICE`] steers
+//! everything to the dataplane's AF_XDP socket; the worker takes the tag
+//! off and forwards the frame as received on that port.
 
 /// Most bridge domains the kernel tier knows (kernel ids `0..4096`).
 pub const MAX_KERNEL_BDS: u32 = 4096;
@@ -118,8 +120,13 @@ pub struct FdbValue {
     pub outer_dst_ip: [u8; 4],
     /// The egress interface's MTU (for the MTU rule and VXLAN).
     pub mtu: u32,
+    /// Set (to 1) by the eBPF programs when the entry's MAC is the source
+    /// of a frame they forward; userspace clears it when it refreshes the
+    /// MAC's age from it, so a MAC whose traffic stays in the kernel tier
+    /// does not age out. Written as 0 on install.
+    pub hit: u32,
 }
-const _: () = assert!(core::mem::size_of::<FdbValue>() == 52);
+const _: () = assert!(core::mem::size_of::<FdbValue>() == 56);
 
 /// Key of [`TAG_BIND_MAP`]: the outer tag (and customer tag) of a frame on
 /// an uplink.
@@ -197,24 +204,19 @@ pub struct PeerKey {
 }
 const _: () = assert!(core::mem::size_of::<PeerKey>() == 24);
 
-/// What the guest-port program prepends to a punted frame.
-#[repr(C)]
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct PuntMeta {
-    /// [`PUNT_MAGIC`].
-    pub magic: u16,
-    /// The port slot the frame came in on (network byte order on the
-    /// wire).
-    pub slot: u16,
-}
-const _: () = assert!(core::mem::size_of::<PuntMeta>() == 4);
-
 /// XDP metadata in front of a frame the uplink's XDP program forwarded
 /// (decapsulated or untagged) and passes up the stack for the uplink's tc
 /// program to redirect: the frame goes through GRO in between, so a TCP
 /// stream reaches the guest in super-frames, as on the kernel's own path.
 /// Only an XDP program can write metadata, and GRO merges only frames with
 /// equal metadata.
+///
+/// Fail-safe: the XDP program parks the frame's destination MAC here and
+/// writes [`PARKED_DST_MAC`] in its place, which the tc program puts back.
+/// Should the tc program be gone (the daemon died and its tc link closed
+/// before its XDP link), the stack sees a frame for the 802.3x pause
+/// address, which a bridge drops and the host stack never forwards: a
+/// guest's frame never leaks into the uplink's bridge.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct RedirectMeta {
@@ -222,16 +224,24 @@ pub struct RedirectMeta {
     pub magic: u32,
     /// The guest port to redirect to.
     pub ifindex: u32,
+    /// The frame's real destination MAC.
+    pub dst_mac: [u8; 6],
+    /// Zero.
+    pub reserved: u16,
 }
-const _: () = assert!(core::mem::size_of::<RedirectMeta>() == 8);
+const _: () = assert!(core::mem::size_of::<RedirectMeta>() == 16);
+
+/// The destination MAC a frame carries between the uplink's XDP and tc
+/// programs (see [`RedirectMeta`]): the IEEE 802.3x pause address, which
+/// bridges drop.
+pub const PARKED_DST_MAC: [u8; 6] = [0x01, 0x80, 0xc2, 0x00, 0x00, 0x01];
 
 /// [`RedirectMeta::magic`].
 pub const REDIRECT_MAGIC: u32 = 0x7853_6452;
 
-/// [`PuntMeta::magic`], network byte order on the wire.
-pub const PUNT_MAGIC: u16 = 0x5853;
-/// Bytes of [`PuntMeta`] in front of a punted frame.
-pub const PUNT_META_LEN: usize = 4;
+/// Bytes of the outer 802.1ad tag (TPID + TCI) a punted frame carries:
+/// its VLAN id is the guest port's slot.
+pub const PUNT_TAG_LEN: usize = 4;
 
 /// Layout of [`KSTATS_MAP`]: per port slot [`PORT_STATS`] counters, then
 /// per kernel bridge domain [`BD_STATS`] counters.

@@ -31,7 +31,9 @@ use aya_ebpf::bindings::{
     TC_ACT_OK, TC_ACT_SHOT, bpf_adj_room_mode::BPF_ADJ_ROOM_MAC,
     bpf_check_mtu_flags::BPF_MTU_CHK_SEGS,
 };
-use aya_ebpf::helpers::{bpf_check_mtu, bpf_get_hash_recalc, bpf_redirect, bpf_skb_vlan_push};
+use aya_ebpf::helpers::{
+    bpf_check_mtu, bpf_get_hash_recalc, bpf_get_prandom_u32, bpf_redirect, bpf_skb_vlan_push,
+};
 use aya_ebpf::programs::TcContext;
 use xsdn_common::ethertype::{IPV4, QINQ, VLAN};
 use xsdn_common::kernel_tier::{BD_FLAG_ISOLATED, FdbValue};
@@ -39,7 +41,7 @@ use xsdn_common::{
     ACTION_FLAG_C_TAG, PORT_FLAG_HOST_PATH, PORT_FLAG_KERNEL_TIER, PortConf, PortMode, action,
 };
 
-use crate::maps::{PUNT, bd, fdb, port};
+use crate::maps::{PUNT, bd, fdb, port, source};
 use crate::packet::{ETH_HLEN, is_group, macs, read, read_be16};
 use crate::stats;
 use crate::steer::for_host;
@@ -104,7 +106,8 @@ fn forward(ctx: &TcContext, ifindex: u32, conf: &PortConf) -> Option<i32> {
         return None;
     }
     let domain = bd(conf.bd)?;
-    let source = fdb(conf.bd, src, domain.generation)?;
+    let seen = source(conf.bd, src, domain.generation)?;
+    let source = seen.value;
     if source.ifindex != ifindex || source.action.kind != action::kind::PLAIN {
         return None;
     }
@@ -141,6 +144,7 @@ fn forward(ctx: &TcContext, ifindex: u32, conf: &PortConf) -> Option<i32> {
         stats::mtu_exceeded(conf.slot, conf.bd, len);
         return Some(TC_ACT_SHOT as i32);
     }
+    seen.seen();
     stats::forwarded(conf.slot, conf.bd, len, egress.slot, u64::from(ctx.len()));
     // SAFETY: plain helper call with an ifindex and no flags.
     Some(unsafe { bpf_redirect(target.ifindex, 0) as i32 })
@@ -232,6 +236,11 @@ fn encapsulate(ctx: &TcContext, target: &FdbValue) -> Rewrite {
     let ip = ETH_HLEN;
     h[ip] = 0x45;
     h[ip + 2..ip + 4].copy_from_slice(&((len - ETH_HLEN) as u16).to_be_bytes());
+    // Identification: random, as the outer packets of a tunnel have no
+    // counter of their own here (DF is clear, as the kernel's VXLAN sends).
+    // SAFETY: plain helper call.
+    let id = unsafe { bpf_get_prandom_u32() } as u16;
+    h[ip + 4..ip + 6].copy_from_slice(&id.to_be_bytes());
     h[ip + 8] = 64;
     h[ip + 9] = 17;
     h[ip + 12..ip + 16].copy_from_slice(&target.outer_src_ip);

@@ -62,6 +62,42 @@ pub fn fdb(bd: u16, mac: [u8; 6], generation: u32) -> Option<FdbValue> {
     (entry.generation == generation).then_some(entry)
 }
 
+/// A source entry found by [`source`]: its value, and where to note that
+/// the MAC was seen.
+pub struct Source {
+    /// The entry.
+    pub value: FdbValue,
+    slot: *mut FdbValue,
+}
+
+impl Source {
+    /// Notes that the MAC was the source of a forwarded frame (for
+    /// userspace's ageing): sets `hit` unless already set, so a busy MAC
+    /// does not write its cache line on every frame.
+    #[inline(always)]
+    pub fn seen(&self) {
+        // SAFETY: `slot` points at the map value the lookup returned, valid
+        // for the program's run; a racing write of the same word by
+        // another CPU or userspace is harmless (a hint).
+        unsafe {
+            if (*self.slot).hit == 0 {
+                (*self.slot).hit = 1;
+            }
+        }
+    }
+}
+
+/// Like [`fdb`], for a frame's source: keeps a handle to mark it seen.
+#[inline(always)]
+pub fn source(bd: u16, mac: [u8; 6], generation: u32) -> Option<Source> {
+    let key = FdbKey { bd, mac };
+    let slot = FDB.get_ptr_mut(&key)?;
+    // SAFETY: a pointer just returned by the map lookup, valid for the
+    // program's run.
+    let value = unsafe { *slot };
+    (value.generation == generation).then_some(Source { value, slot })
+}
+
 /// The configuration of kernel bridge domain `bd` if it is active.
 #[inline(always)]
 pub fn bd(bd: u16) -> Option<BdConf> {

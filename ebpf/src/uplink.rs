@@ -24,17 +24,17 @@
 //! the kernel).
 
 use aya_ebpf::bindings::xdp_action;
-use aya_ebpf::bindings::TC_ACT_OK;
+use aya_ebpf::bindings::{TC_ACT_OK, TC_ACT_SHOT};
 use aya_ebpf::helpers::{bpf_redirect, bpf_xdp_adjust_head, bpf_xdp_adjust_meta};
 use aya_ebpf::programs::{TcContext, XdpContext};
 use xsdn_common::ethertype::{IPV4, IPV6, QINQ, VLAN};
 use xsdn_common::kernel_tier::{
     BIND_QINQ, BIND_QINQ_UNTAGGED, BIND_VLAN, BIND_VXLAN, BindValue, IpKey, PeerKey, TagBindKey,
-    REDIRECT_MAGIC, RedirectMeta, VniBindKey,
+    PARKED_DST_MAC, REDIRECT_MAGIC, RedirectMeta, VniBindKey,
 };
 use xsdn_common::{PORT_FLAG_UPLINK_TC, PORT_FLAG_XDP_TARGET, PortConf, PortMode, action};
 
-use crate::maps::{LOCALIPS, PEERS, TAGBIND, VNIBIND, bd, fdb, port};
+use crate::maps::{LOCALIPS, PEERS, TAGBIND, VNIBIND, bd, fdb, port, source};
 use crate::packet::{ETH_HLEN, is_group, macs, read, read_be16, read_be32, read_u8};
 use crate::stats;
 
@@ -75,7 +75,8 @@ pub fn forward(ctx: &XdpContext, ifindex: u32, conf: &PortConf) -> Option<u32> {
     if is_group(&dst) {
         return None;
     }
-    let source = fdb(wire.bd, src, domain.generation)?;
+    let seen = source(wire.bd, src, domain.generation)?;
+    let source = seen.value;
     let came_back = match wire.from {
         From::Uplink => {
             source.ifindex == ifindex
@@ -113,13 +114,17 @@ pub fn forward(ctx: &XdpContext, ifindex: u32, conf: &PortConf) -> Option<u32> {
     }
     // The mark first: it fails only before anything changed (a driver
     // without metadata support), and stripping moves it along.
-    let marked = via_stack && mark(ctx, target.ifindex);
+    let marked = via_stack && mark(ctx, target.ifindex, dst);
     if !marked && !direct {
         return None;
     }
     if !strip(ctx, &wire) {
         return None;
     }
+    if marked && !park_destination(ctx) {
+        return Some(xdp_action::XDP_DROP);
+    }
+    seen.seen();
     stats::forwarded(conf.slot, wire.bd, len, egress.slot, out_len);
     if marked {
         return Some(xdp_action::XDP_PASS);
@@ -143,9 +148,10 @@ fn inner_is_tcp(ctx: &XdpContext, wire: &Wire) -> bool {
     }
 }
 
-/// Puts a [`RedirectMeta`] for `ifindex` in front of the frame.
+/// Puts a [`RedirectMeta`] for `ifindex` and the frame's destination
+/// `dst` in front of the frame.
 #[inline(always)]
-fn mark(ctx: &XdpContext, ifindex: u32) -> bool {
+fn mark(ctx: &XdpContext, ifindex: u32, dst: [u8; 6]) -> bool {
     const LEN: usize = core::mem::size_of::<RedirectMeta>();
     // SAFETY: plain helper call; a negative delta grows the metadata area.
     if unsafe { bpf_xdp_adjust_meta(ctx.ctx, -(LEN as i32)) } != 0 {
@@ -158,10 +164,25 @@ fn mark(ctx: &XdpContext, ifindex: u32) -> bool {
     let value = RedirectMeta {
         magic: REDIRECT_MAGIC,
         ifindex,
+        dst_mac: dst,
+        reserved: 0,
     };
     // SAFETY: `meta..meta + LEN` is inside the metadata area (checked
     // against `data` above, as the verifier requires).
     unsafe { core::ptr::write_unaligned(meta as *mut RedirectMeta, value) };
+    true
+}
+
+/// Writes [`PARKED_DST_MAC`] over the (stripped) frame's destination; the
+/// real one is in the metadata.
+#[inline(always)]
+fn park_destination(ctx: &XdpContext) -> bool {
+    let start = ctx.data();
+    if start + 6 > ctx.data_end() {
+        return false;
+    }
+    // SAFETY: `start + 6 <= data_end` was checked just above.
+    unsafe { core::ptr::write_unaligned(start as *mut [u8; 6], PARKED_DST_MAC) };
     true
 }
 
@@ -184,6 +205,10 @@ pub fn redirect_marked(ctx: &TcContext) -> i32 {
     let value = unsafe { core::ptr::read_unaligned(meta as *const RedirectMeta) };
     if value.magic != REDIRECT_MAGIC {
         return TC_ACT_OK;
+    }
+    // The real destination back in place of the parked one.
+    if ctx.store(0, &value.dst_mac, 0).is_err() {
+        return TC_ACT_SHOT;
     }
     // SAFETY: plain helper call with an ifindex and no flags.
     unsafe { bpf_redirect(value.ifindex, 0) as i32 }

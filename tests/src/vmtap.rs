@@ -24,7 +24,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
@@ -53,6 +53,10 @@ pub struct VmTapStats {
     pub gso_to_guest: u64,
     /// Frames a tap refused (counted, not retried).
     pub write_errors: u64,
+    /// When these counters were read, in milliseconds since the Unix
+    /// epoch: a reader waits for a snapshot taken after the traffic it
+    /// wants counted ([`World::vm_tap_stats`]).
+    pub taken_at_ms: u64,
 }
 
 #[derive(Default)]
@@ -72,8 +76,16 @@ impl Counters {
             to_guest: self.to_guest.load(Ordering::Relaxed),
             gso_to_guest: self.gso_to_guest.load(Ordering::Relaxed),
             write_errors: self.write_errors.load(Ordering::Relaxed),
+            taken_at_ms: unix_ms(),
         }
     }
+}
+
+/// Milliseconds since the Unix epoch.
+fn unix_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
 /// Opens tap `name` as QEMU does for a virtio-net guest: `IFF_VNET_HDR`,
@@ -202,14 +214,32 @@ pub fn log_path(dir: &Path, port: &str) -> PathBuf {
 }
 
 impl World {
-    /// The counters of VM-like guest `guest`'s relay.
+    /// The counters of VM-like guest `guest`'s relay, as read after this
+    /// call began: everything relayed before the call is counted. Waits
+    /// for the relay's next rewrite of its counters file (a few hundred
+    /// milliseconds at most).
     pub fn vm_tap_stats(&self, guest: &str) -> Result<VmTapStats> {
         let port = self
             .guest_port(guest)
             .with_context(|| format!("no guest {guest:?}"))?;
         let path = stats_path(self.dir(), &port.port);
-        let text = std::fs::read_to_string(&path)
-            .with_context(|| format!("reading {} (is {guest} a VM-like guest?)", path.display()))?;
-        serde_json::from_str(&text).with_context(|| format!("parsing {}", path.display()))
+        let asked_at = unix_ms();
+        let deadline = Instant::now() + STATS_PERIOD * 10;
+        loop {
+            let text = std::fs::read_to_string(&path).with_context(|| {
+                format!("reading {} (is {guest} a VM-like guest?)", path.display())
+            })?;
+            let stats: VmTapStats = serde_json::from_str(&text)
+                .with_context(|| format!("parsing {}", path.display()))?;
+            if stats.taken_at_ms >= asked_at {
+                return Ok(stats);
+            }
+            anyhow::ensure!(
+                Instant::now() < deadline,
+                "the relay of {guest} stopped updating {} (last snapshot {stats:?})",
+                path.display()
+            );
+            std::thread::sleep(STATS_PERIOD / 4);
+        }
     }
 }

@@ -11,6 +11,9 @@
 //! - a reload that changes a VNet's tag: frames leave with the new tag at
 //!   once, never the old one;
 //! - a VXLAN peer's next hop that changes its MAC: the outer headers follow.
+//!
+//! And a MAC whose traffic only the kernel tier carries does not age out
+//! while it talks.
 
 mod common;
 
@@ -20,7 +23,7 @@ use std::time::Duration;
 use common::*;
 use xsdn_testbed::examples;
 use xsdn_testbed::pcap::TPID_8021Q;
-use xsdn_testbed::{GuestSpec, NodeSpec, Topology, UdpOpts, World, wait_until};
+use xsdn_testbed::{GuestSpec, NodeSpec, PingOpts, Topology, UdpOpts, World, wait_until};
 
 const ZONES: &str = "simple: simple1\n";
 const VNETS: &str = "vnet: vnet0\n\tzone simple1\n\nvnet: vnet1\n\tzone simple1\n";
@@ -269,6 +272,17 @@ fn a_reload_that_changes_the_tag_is_followed_at_once() {
         );
     }
     assert_kernel_tier_carried(&before, &after, &p1, "tag 20");
+    // The entries written for tag 10 are freed once the tables are
+    // written again for tag 20.
+    let swept = wait_until(Duration::from_secs(5), || {
+        let tier = &d1.status(&world)["kernel_tier"];
+        tier["swept"].as_u64().is_some_and(|n| n > 0) && tier["stale_entries"] == 0
+    });
+    assert!(
+        swept,
+        "entries of tag 10 not swept: {}",
+        d1.status(&world)["kernel_tier"]
+    );
 }
 
 #[test]
@@ -430,4 +444,65 @@ fn show_kernel_lists_the_entries_and_trace_names_the_tier() {
         ],
     );
     assert_eq!(moved["tier"], "userspace", "{moved}");
+}
+
+/// Traffic that only the kernel tier carries keeps its MACs alive: with an
+/// ageing time of 4 s, 10 s of pings between two guests age nothing out
+/// (no flood, no relearning), because the worker reads the kernel tier's
+/// hits before an entry expires.
+#[test]
+fn macs_whose_traffic_the_kernel_tier_carries_do_not_age_out() {
+    let topo = one_node();
+    let world = world(&topo);
+    // Only pings and ARP: no IPv6 chatter (router solicitations, MLD) that
+    // would reach userspace and refresh the ages the slow way.
+    for g in &topo.guests {
+        world
+            .exec(
+                &g.name,
+                &["sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1"],
+            )
+            .expect("disable IPv6");
+    }
+    let config = write_sdn(&world, "sdn", &[("zones.cfg", ZONES), ("vnets.cfg", VNETS)]);
+    let (p1, p2) = (port(&world, "vm1"), port(&world, "vm2"));
+    let d = start_daemon_with(&world, "node1", &config, &[&p1, &p2], &["--fdb-age", "4"]);
+    let logs = || d.diag(&world);
+    assert_ping(&world, "vm1", "10.0.0.2", &quick(2), "warm-up", &logs);
+    let before = d.counters(&world);
+    let learned =
+        |status: &serde_json::Value| status["fdb"]["learned"].as_u64().expect("fdb.learned");
+    let learned_before = learned(&d.status(&world));
+    let opts = PingOpts {
+        count: 100,
+        interval: Duration::from_millis(100),
+        wait: Duration::from_secs(1),
+        ..PingOpts::default()
+    };
+    assert_ping(&world, "vm1", "10.0.0.2", &opts, "10 s of pings", &logs);
+    let after = d.counters(&world);
+    assert_kernel_tier_carried(&before, &after, &p1, "10 s of pings");
+    let status = d.status(&world);
+    // An entry that aged out would have been learnt again by the next
+    // frame.
+    assert!(
+        learned(&status) == learned_before && status["fdb"]["aged"] == 0,
+        "MACs aged out and were learnt again while the kernel tier carried their traffic: {}\n{}",
+        status["fdb"],
+        logs()
+    );
+    let fdb = d.show(&world, "fdb");
+    for mac in [vm_mac(1), vm_mac(2)] {
+        let entry = fdb
+            .as_array()
+            .and_then(|a| a.iter().find(|e| e["mac"] == mac_str(mac).as_str()));
+        assert!(entry.is_some(), "{} aged out: {fdb}", mac_str(mac));
+    }
+    assert!(
+        status["kernel_tier"]["refreshed"]
+            .as_u64()
+            .is_some_and(|n| n > 0),
+        "no age refreshed from the kernel tier: {}",
+        status["kernel_tier"]
+    );
 }

@@ -114,6 +114,7 @@ fn run_qinq_example(protocol: Option<&str>, s_tpid: EtherType, guests: Guests) {
         let other_c = world.capture(&gc, "eth0", "").expect("capture");
         let other_d = world.capture(&gd, "eth0", "").expect("capture");
         let before = d1.counters(&world);
+        let before2 = d2.counters(&world);
         flush_neighbours(&world, &[&ga, &gb, &gc, &gd]);
 
         let ping = assert_ping(&world, &ga, &ip(b), &quick(5), &what, &logs);
@@ -136,13 +137,16 @@ fn run_qinq_example(protocol: Option<&str>, s_tpid: EtherType, guests: Guests) {
 
         let port_a = world.guest_port(&ga).expect("port").port.clone();
         assert_kernel_tier_carried(&before, &after, &port_a, &what);
-        let kind_a = topo
-            .guests
-            .iter()
-            .find(|g| g.name == ga)
-            .expect("guest")
-            .kind;
-        assert_super_frames_if_vm(&world, &ga, kind_a);
+        let kind = |name: &str| {
+            topo.guests
+                .iter()
+                .find(|g| g.name == name)
+                .expect("guest")
+                .kind
+        };
+        assert_super_frames(&world, (&ga, kind(&ga)), (&gb, kind(&gb)));
+        let after2 = d2.counters(&world);
+        assert_kernel_tier_carried(&before2, &after2, "eno1", &format!("{what} from the wire"));
         let vnet = if zone == 1 { "myvnet1" } else { "myvnet2" };
         let sent = u64::from(ping.transmitted + big_ping.transmitted + udp.send.sent);
         let rx = delta(

@@ -64,7 +64,7 @@ fn simple_zone_guests_talk_and_nothing_leaves_the_node(kind: GuestKind) {
     let tcp = assert_tcp(&world, "vm1", "vm2", "10.0.0.3", "simple", &logs);
     let after = d.counters(&world);
     assert_kernel_tier_carried(&before, &after, &port1, "simple");
-    assert_super_frames_if_vm(&world, "vm1", kind);
+    assert_super_frames(&world, ("vm1", kind), ("vm2", kind));
     let frames = wire.stop().expect("capture");
 
     let sent1 = u64::from(p1.transmitted + u1.send.sent);

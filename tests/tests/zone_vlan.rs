@@ -44,6 +44,7 @@ fn vlan_example_two_nodes_tag_10(kind: GuestKind) {
     // Underlay: node1's switch port, seen from the switch.
     let underlay = world.capture("switch", "node1", "").expect("capture");
     let before = d1.counters(&world);
+    let before2 = d2.counters(&world);
     flush_neighbours(&world, &["vm1", "vm2"]);
     let ping = assert_ping(&world, "vm1", "10.0.3.101", &quick(5), "VLAN 10", &logs);
     assert_ping(
@@ -67,7 +68,9 @@ fn vlan_example_two_nodes_tag_10(kind: GuestKind) {
     let tcp = assert_tcp(&world, "vm1", "vm2", "10.0.3.101", "VLAN 10", &logs);
     let after = d1.counters(&world);
     assert_kernel_tier_carried(&before, &after, &p1, "VLAN 10");
-    assert_super_frames_if_vm(&world, "vm1", kind);
+    assert_super_frames(&world, ("vm1", kind), ("vm2", kind));
+    let after2 = d2.counters(&world);
+    assert_kernel_tier_carried(&before2, &after2, "eno1", "VLAN 10 from the wire");
     let frames = underlay.stop().expect("stop capture");
 
     // Every frame vm1 sent entered node1's dataplane, every TCP byte too.

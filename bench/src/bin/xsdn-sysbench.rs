@@ -18,6 +18,7 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 use clap::Parser;
+use xsdn_testbed::topology::GuestKind;
 use xsdn_testbed::{Proc, World, ensure_root, examples, kernel_vxlan, set_testbed_bin, wait_until};
 
 /// End-to-end packet rates: kernel path vs xsdn.
@@ -82,7 +83,7 @@ struct Scenario {
 fn setup(name: &str) -> anyhow::Result<Scenario> {
     match name {
         "simple" => {
-            let world = World::up(&examples::simple())?;
+            let world = World::up(&examples::simple().with_guest_kind(GuestKind::Container))?;
             let config = world.dir().join("sdn");
             std::fs::create_dir_all(&config)?;
             std::fs::write(config.join("zones.cfg"), "simple: simple1\n")?;
@@ -97,7 +98,7 @@ fn setup(name: &str) -> anyhow::Result<Scenario> {
             })
         }
         "vxlan" => {
-            let world = World::up(&examples::vxlan())?;
+            let world = World::up(&examples::vxlan().with_guest_kind(GuestKind::Container))?;
             // The kernel path, as Proxmox's generated interfaces file has it.
             for (node, local, peers) in [
                 ("node1", "192.168.0.1", ["192.168.0.2", "192.168.0.3"]),

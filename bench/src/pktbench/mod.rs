@@ -244,7 +244,7 @@ impl Measurement<'_> {
 }
 
 /// Measures the generator alone: out of `vm1`'s `eth0` into an XDP drop on
-/// `tap101i0` (simple zone's world, nothing forwarding).
+/// `veth101i0` (simple zone's world, nothing forwarding).
 fn generator_alone(s: &Scenario, settings: &Settings) -> anyhow::Result<Vec<Cell>> {
     let ends = s.ends(Direction::Guest);
     let mut cells = Vec::new();

@@ -4,10 +4,10 @@
 //!
 //! The node under test is always `node1`. "From the wire" frames enter at
 //! its uplink `eno1` (sent by the switch's port `node1`, as a peer's frames
-//! arrive) and are counted at `vm1`'s `eth0` (a container-like veth
-//! guest), or read from `tap199i0` by a VM stand-in (a VM-like tap guest,
+//! arrive) and are counted at `vm1`'s `eth0` (a container: its port is
+//! the veth `veth101i0`), or read from `tap199i0` by a VM stand-in (a VM-like tap guest,
 //! see `crate::tapvm`; direction `wire-tap`); "from guest ports" frames
-//! leave `vm1`'s `eth0` into `tap101i0` and are counted where they leave
+//! leave `vm1`'s `eth0` into `veth101i0` and are counted where they leave
 //! node1: at the switch's port `node1` (a sink there keeps them from going
 //! further, so only node1's forwarding is measured), or at `vm2`'s `eth0`
 //! in the simple zone, where both guests are on node1.
@@ -18,7 +18,7 @@
 //! not flooded to every peer). VLAN and QinQ zones have no kernel path on
 //! this kernel (no 802.1Q devices): their kernel figure is a plain Linux
 //! bridge forwarding the same guest frames untagged between the uplink and
-//! the guest port (`tap101i0` moved into `vmbr0` for the measurement).
+//! the guest port (`veth101i0` moved into `vmbr0` for the measurement).
 
 use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
@@ -26,6 +26,7 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 use xsdn_dataplane::wire::EthernetAddress;
+use xsdn_testbed::topology::GuestKind;
 use xsdn_testbed::{
     Daemon, DaemonOpts, Proc, World, examples, kernel_vxlan, start_daemon, wait_until,
 };
@@ -131,7 +132,7 @@ const VM1: If = If {
 };
 const TAP1: If = If {
     ns: "node1",
-    name: "tap101i0",
+    name: "veth101i0",
 };
 const UPLINK: If = If {
     ns: "node1",
@@ -199,7 +200,7 @@ impl Scenario {
     pub fn up(zone: Zone) -> anyhow::Result<Scenario> {
         let s = match zone {
             Zone::Simple => {
-                let world = World::up(&examples::simple())?;
+                let world = World::up(&examples::simple().with_guest_kind(GuestKind::Container))?;
                 let config = write(
                     &world,
                     &[
@@ -219,7 +220,7 @@ impl Scenario {
                 }
             }
             Zone::Vlan => {
-                let world = World::up(&examples::vlan())?;
+                let world = World::up(&examples::vlan().with_guest_kind(GuestKind::Container))?;
                 let config = write(
                     &world,
                     &[
@@ -239,7 +240,7 @@ impl Scenario {
                 }
             }
             Zone::Qinq => {
-                let world = World::up(&examples::qinq())?;
+                let world = World::up(&examples::qinq().with_guest_kind(GuestKind::Container))?;
                 // The spec's QinQ example (service VLAN 20, 802.1Q by
                 // default; customer VLAN 100; MTU 1496 for the second tag).
                 let config = write(
@@ -269,7 +270,7 @@ impl Scenario {
                 }
             }
             Zone::Vxlan => {
-                let world = World::up(&examples::vxlan())?;
+                let world = World::up(&examples::vxlan().with_guest_kind(GuestKind::Container))?;
                 for (node, local, peers) in [
                     ("node1", "192.168.0.1", ["192.168.0.2", "192.168.0.3"]),
                     ("node2", "192.168.0.2", ["192.168.0.1", "192.168.0.3"]),
@@ -332,7 +333,7 @@ impl Scenario {
         // it or with GRO on; the kernel path and guest ports of the kernel
         // tier carry no XDP, so GRO is turned on for every path alike.
         // UDP is not aggregated by GRO unless asked for.
-        for port in ["tap101i0", "eno1"] {
+        for port in ["veth101i0", "eno1"] {
             if s.zone == Zone::Simple && port == "eno1" {
                 continue;
             }
@@ -350,7 +351,7 @@ impl Scenario {
                 ingress: TAP1,
                 egress: If {
                     ns: "node1",
-                    name: "tap102i0",
+                    name: "veth102i0",
                 },
                 sink: If {
                     ns: "vm2",
@@ -443,7 +444,7 @@ impl Scenario {
         )
     }
 
-    /// For VLAN and QinQ zones: puts `tap101i0` into `vmbr0` (with `eno1`)
+    /// For VLAN and QinQ zones: puts `veth101i0` into `vmbr0` (with `eno1`)
     /// for the kernel bridge measurement, or back into its VNet bridge.
     pub fn plain_bridge(&self, on: bool) -> anyhow::Result<()> {
         if matches!(self.zone, Zone::Simple | Zone::Vxlan) {
@@ -454,7 +455,7 @@ impl Scenario {
             self.world
                 .exec("node1", &["ip", "link", "set", port, "master", master])?;
         }
-        // Let vmbr0 learn vm1 behind tap101i0 (the ping itself fails:
+        // Let vmbr0 learn vm1 behind veth101i0 (the ping itself fails:
         // nothing answers there).
         if on {
             let _ = self.world.try_exec(
@@ -530,8 +531,8 @@ impl Scenario {
             daemons.push(start_daemon(&self.world, node, &self.config, &opts)?);
         }
         let ports: &[&str] = match self.zone {
-            Zone::Simple => &["tap101i0", "tap102i0"],
-            _ => &["tap101i0", "eno1", VM_TAP.name],
+            Zone::Simple => &["veth101i0", "veth102i0"],
+            _ => &["veth101i0", "eno1", VM_TAP.name],
         };
         for port in ports {
             if !daemons[0].wait_port(&self.world, port, Duration::from_secs(10)) {

@@ -495,6 +495,38 @@ fn render_status(v: &Value) -> String {
             ]
         }),
     ));
+    let fdb = &v["fdb"];
+    if fdb.is_object() {
+        out.push_str(&format!(
+            "MAC table: {}/{} entries; {} learned, {} moved, {} aged, {} flushed, {} not learnt (table full)\n",
+            cell(&fdb["entries"]),
+            cell(&fdb["capacity"]),
+            cell(&fdb["learned"]),
+            cell(&fdb["moved"]),
+            cell(&fdb["aged"]),
+            cell(&fdb["flushed"]),
+            cell(&fdb["table_full"]),
+        ));
+    }
+    let tier = &v["kernel_tier"];
+    if tier["enabled"].as_bool() == Some(true) {
+        out.push_str(&format!(
+            "kernel tier: {} entries ({} stale), {} refused (table full), {} swept, {} ages refreshed\n",
+            cell(&tier["entries"]),
+            cell(&tier["stale_entries"]),
+            cell(&tier["refused"]),
+            cell(&tier["swept"]),
+            cell(&tier["refreshed"]),
+        ));
+    } else if tier.is_object() {
+        out.push_str("kernel tier: off (every frame through userspace)\n");
+    }
+    if v["punt_rejected"].as_u64().is_some_and(|n| n > 0) {
+        out.push_str(&format!(
+            "punted frames rejected (no valid port tag): {}\n",
+            cell(&v["punt_rejected"])
+        ));
+    }
     for w in v["warnings"].as_array().into_iter().flatten() {
         out.push_str(&format!("warning: {}\n", w.as_str().unwrap_or_default()));
     }

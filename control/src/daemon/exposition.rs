@@ -37,6 +37,7 @@ pub fn render(daemon: &DaemonView) -> String {
     ports(&mut e, daemon);
     vnets(&mut e, daemon);
     pipeline(&mut e, daemon);
+    kernel_tier(&mut e, daemon);
     sockets(&mut e, daemon);
     e.finish()
 }
@@ -315,37 +316,41 @@ fn pipeline(e: &mut Exposition, daemon: &DaemonView) {
             f.sample_u64(&[("action", stat.name())], x[stat as usize]);
         }
     }
-    let fdb = daemon
-        .worker()
-        .query(|view| {
-            let fdb = view.pipeline.fdb();
-            let stats = fdb.stats();
-            (
-                fdb.len() as u64,
-                fdb.max_entries() as u64,
-                stats.learned.get(),
-                stats.moved.get(),
-                stats.aged.get(),
-                stats.flushed.get(),
-                stats.table_full.get(),
-            )
-        })
-        .ok();
-    if let Some((entries, capacity, learned, moved, aged, flushed, full)) = fdb {
+    if let Some(fdb) = daemon.fdb_summary() {
         e.family("xsdn_fdb_entries", Kind::Gauge, "MAC table entries.")
-            .sample_u64(&[], entries);
+            .sample_u64(&[], fdb.entries);
         e.family("xsdn_fdb_capacity", Kind::Gauge, "MAC table capacity.")
-            .sample_u64(&[], capacity);
-        e.family(
+            .sample_u64(&[], fdb.capacity);
+        let mut f = e.family(
             "xsdn_fdb_events_total",
             Kind::Counter,
             "MAC table events: learned, moved, aged (evicted by age), flushed (reload), table_full (not learnt).",
+        );
+        for (event, n) in fdb.events {
+            f.sample_u64(&[("event", event)], n);
+        }
+    }
+}
+
+fn kernel_tier(e: &mut Exposition, daemon: &DaemonView) {
+    let Some((punt_rejected, sync)) = daemon.worker_tier_stats() else {
+        return;
+    };
+    e.family(
+        "xsdn_punt_rejected_total",
+        Kind::Counter,
+        "Frames handed up by the kernel tier without a valid port tag, dropped.",
+    )
+    .sample_u64(&[], punt_rejected);
+    if let Some(sync) = sync {
+        e.family(
+            "xsdn_kernel_tier_fdb_events_total",
+            Kind::Counter,
+            "Kernel tier MAC table: refused (its table full, the MAC stays with userspace), swept (entries of older generations freed), refreshed (MAC ages kept fresh by kernel-tier traffic).",
         )
-        .sample_u64(&[("event", "learned")], learned)
-        .sample_u64(&[("event", "moved")], moved)
-        .sample_u64(&[("event", "aged")], aged)
-        .sample_u64(&[("event", "flushed")], flushed)
-        .sample_u64(&[("event", "table_full")], full);
+        .sample_u64(&[("event", "refused")], sync.refused)
+        .sample_u64(&[("event", "swept")], sync.swept)
+        .sample_u64(&[("event", "refreshed")], sync.refreshed);
     }
 }
 

@@ -98,6 +98,29 @@ fn status(daemon: &DaemonView) -> Value {
             })
         })
         .collect();
+    let (punt_rejected, sync) = daemon.worker_tier_stats().unzip();
+    let kernel_tier = match sync.flatten() {
+        Some(sync) => {
+            let entries = daemon.kernel_fdb();
+            let current = entries.iter().filter(|(_, _, current)| *current).count();
+            json!({
+                "enabled": true,
+                "entries": current,
+                "stale_entries": entries.len() - current,
+                "refused": sync.refused,
+                "swept": sync.swept,
+                "refreshed": sync.refreshed,
+            })
+        }
+        None => json!({ "enabled": false }),
+    };
+    let fdb = daemon.fdb_summary().map(|f| {
+        let mut v = json!({"entries": f.entries, "capacity": f.capacity});
+        for (event, n) in f.events {
+            v[event] = json!(n);
+        }
+        v
+    });
     json!({
         "node": daemon.node(),
         "config": daemon.config_path().display().to_string(),
@@ -109,6 +132,9 @@ fn status(daemon: &DaemonView) -> Value {
         "uptime_secs": daemon.uptime().as_secs(),
         "worker_running": daemon.worker().is_running(),
         "ports": ports,
+        "fdb": fdb,
+        "kernel_tier": kernel_tier,
+        "punt_rejected": punt_rejected,
         "warnings": daemon.diagnostics().iter().map(ToString::to_string).collect::<Vec<_>>(),
         "unresolved_next_hops": daemon.unresolved().iter().map(|(_, ip)| ip.to_string()).collect::<Vec<_>>(),
     })

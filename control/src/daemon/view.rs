@@ -17,7 +17,7 @@ use xsdn_dataplane::counters::PortSnapshot;
 use xsdn_dataplane::kernel_tier::{KernelBdCounters, KernelMaps, KernelPortCounters};
 use xsdn_dataplane::pipeline::BdSnapshot;
 use xsdn_dataplane::tables::{BridgeDomain, ForwardingTables, PortSlot};
-use xsdn_dataplane::worker::WorkerHandle;
+use xsdn_dataplane::worker::{KernelSyncStats, WorkerHandle};
 
 use crate::compile::CompiledNode;
 use crate::dataplane_host::ports::AttachedPort;
@@ -33,6 +33,18 @@ pub struct DaemonView<'a> {
     config: &'a ConfigSource,
     applied: &'a Applied,
     started: Instant,
+}
+
+/// The worker's MAC table at a glance.
+#[derive(Clone, Copy, Debug)]
+pub struct FdbSummary {
+    /// Entries in the table.
+    pub entries: u64,
+    /// Entries it can hold.
+    pub capacity: u64,
+    /// Events so far by name: learned, moved, aged (evicted by age),
+    /// flushed (reloads), table_full (not learnt for lack of room).
+    pub events: [(&'static str, u64); 5],
 }
 
 impl<'a> DaemonView<'a> {
@@ -173,6 +185,38 @@ impl<'a> DaemonView<'a> {
             k.add_to(&mut total);
         }
         Some((total, kernel))
+    }
+
+    /// The worker's MAC table: size and events so far; `None` when the
+    /// worker does not answer.
+    pub fn fdb_summary(&self) -> Option<FdbSummary> {
+        self.worker()
+            .query(|view| {
+                let fdb = view.pipeline.fdb();
+                let stats = fdb.stats();
+                FdbSummary {
+                    entries: fdb.len() as u64,
+                    capacity: fdb.max_entries() as u64,
+                    events: [
+                        ("learned", stats.learned.get()),
+                        ("moved", stats.moved.get()),
+                        ("aged", stats.aged.get()),
+                        ("flushed", stats.flushed.get()),
+                        ("table_full", stats.table_full.get()),
+                    ],
+                }
+            })
+            .ok()
+    }
+
+    /// Frames the worker dropped from the punt path for lack of a valid
+    /// port tag, and what its mirroring into the kernel tier has done
+    /// (`None` without the kernel tier); `None` when the worker does not
+    /// answer.
+    pub fn worker_tier_stats(&self) -> Option<(u64, Option<KernelSyncStats>)> {
+        self.worker()
+            .query(|view| (view.punt_rejected, view.kernel_sync))
+            .ok()
     }
 
     /// The kernel tier's MAC entries, each with whether it is current (its

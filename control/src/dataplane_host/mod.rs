@@ -163,19 +163,17 @@ impl DataplaneHost {
     }
 
     /// Writes the kernel tier's maps for `tables` (their generations
-    /// assigned) and frees the MAC entries no bridge domain can use any
-    /// more. Does nothing without the kernel tier.
+    /// assigned); the worker frees the MAC entries of older generations
+    /// once it has written the new ones. Does nothing without the kernel
+    /// tier.
     pub fn apply_kernel_layout(&mut self, tables: &ForwardingTables) -> Result<(), HostError> {
         if self.punt.is_none() {
             return Ok(());
         }
-        let kernel = self.xdp.kernel();
         let layout = xsdn_dataplane::kernel_tier::layout(tables);
-        kernel
+        self.xdp
+            .kernel()
             .apply(&layout)
-            .map_err(xsdn_dataplane::xdp::XdpError::Kernel)?;
-        kernel
-            .sweep_stale()
             .map_err(xsdn_dataplane::xdp::XdpError::Kernel)?;
         Ok(())
     }

@@ -5,6 +5,9 @@ use std::collections::HashMap as StdHashMap;
 use std::os::fd::AsFd;
 
 use aya::Ebpf;
+
+/// `BPF_EXIST`: update only an existing element.
+const BPF_EXIST: u64 = 2;
 use aya::maps::{Array, HashMap, IterableMap, Map, MapData, MapError, PerCpuArray};
 use xsdn_common::kernel_tier::{
     BDS_MAP, BdConf, BindValue, FDB_MAP, FdbKey, FdbValue, IpKey, KSTATS_MAP, LOCAL_IPS_MAP,
@@ -156,32 +159,6 @@ impl KernelMaps {
         Ok(())
     }
 
-    /// Removes MAC entries no live bridge domain can use any more (their
-    /// domain is gone or has moved to another generation); returns how
-    /// many. Entries of a stale generation are already misses; this only
-    /// gives their room back.
-    pub fn sweep_stale(&mut self) -> Result<usize, KernelMapsError> {
-        let stale: Vec<FdbKey> = self
-            .fdb
-            .iter()
-            .filter_map(Result::ok)
-            .filter(|(key, value)| {
-                self.written
-                    .bds
-                    .get(&key.bd)
-                    .is_none_or(|bd| bd.generation != value.generation)
-            })
-            .map(|(key, _)| key)
-            .collect();
-        for key in &stale {
-            match self.fdb.remove(key) {
-                Ok(()) | Err(MapError::KeyNotFound) => {}
-                Err(e) => return Err(map_err("FDB")(e)),
-            }
-        }
-        Ok(stale.len())
-    }
-
     /// Every MAC entry, for `xsdn show`.
     pub fn fdb_entries(&self) -> Vec<(FdbKey, FdbValue)> {
         self.fdb.iter().filter_map(Result::ok).collect()
@@ -281,9 +258,42 @@ impl FdbWriter {
         self.map.insert(key, value, 0).is_ok()
     }
 
+    /// Whether the eBPF programs saw the entry's MAC as a source since the
+    /// last call (its `hit`), clearing it. False for an absent entry.
+    pub fn take_hit(&mut self, key: &FdbKey) -> bool {
+        let Ok(mut value) = self.map.get(key, 0) else {
+            return false;
+        };
+        if value.hit == 0 {
+            return false;
+        }
+        value.hit = 0;
+        // BPF_EXIST: never recreate an entry removed meanwhile.
+        let _ = self.map.insert(key, value, BPF_EXIST);
+        true
+    }
+
     /// Removes one entry (absent is fine).
     pub fn remove(&mut self, key: &FdbKey) {
         let _ = self.map.remove(key);
+    }
+
+    /// Removes every entry `stale` says no bridge domain can use any more;
+    /// returns how many. The worker calls it once a resynchronization has
+    /// written the current generation's entries: the worker is the map's
+    /// only writer, so no entry it has just written can be swept.
+    pub fn sweep(&mut self, stale: impl Fn(&FdbKey, &FdbValue) -> bool) -> usize {
+        let doomed: Vec<FdbKey> = self
+            .map
+            .iter()
+            .filter_map(Result::ok)
+            .filter(|(key, value)| stale(key, value))
+            .map(|(key, _)| key)
+            .collect();
+        for key in &doomed {
+            let _ = self.map.remove(key);
+        }
+        doomed.len()
     }
 }
 

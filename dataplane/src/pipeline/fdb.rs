@@ -315,6 +315,19 @@ impl Fdb {
         }
     }
 
+    /// Marks dynamic entry (`bd`, `mac`) as seen at `now` without learning
+    /// anything (its location stays; no change is logged): for traffic the
+    /// in-kernel tier forwarded. False if there is no such dynamic entry.
+    pub fn touch(&mut self, bd: BdId, mac: &EthernetAddress, now: Tick) -> bool {
+        match self.probe(key_of(bd, mac)) {
+            Probe::Found(idx) if !self.slots[idx].is_static => {
+                self.slots[idx].last_seen = now;
+                true
+            }
+            _ => false,
+        }
+    }
+
     /// Starts (or stops) logging changes for a mirror of the table (the
     /// in-kernel tier): [`Fdb::drain_changes`] then hands them out. The
     /// log is bounded ([`CHANGE_LOG`]); when it overflows, the drain says

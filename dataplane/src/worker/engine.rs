@@ -17,7 +17,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use xsdn_common::ethertype::QINQ;
-use xsdn_common::kernel_tier::PUNT_META_LEN;
+use xsdn_common::kernel_tier::PUNT_TAG_LEN;
 
 use super::kernel_sync::KernelSync;
 use crate::counters::{DropReason, PortCounters};
@@ -135,7 +135,7 @@ impl Engine {
         }
         received += self.poll_punt(now);
         if let Some(kernel) = self.kernel.as_mut() {
-            kernel.sync(&mut self.pipeline);
+            kernel.sync(&mut self.pipeline, now);
         }
         // Frames a full TX ring held back go out first.
         self.flush_all();
@@ -217,13 +217,13 @@ impl Engine {
     /// Takes the port tag off a punted frame; `None` if it has none.
     fn untag_punted(&mut self, frame: &mut Frame) -> Option<PortSlot> {
         let data = self.xsk.area().data_mut(frame);
-        if data.len() < 12 + PUNT_META_LEN + 2 || data[12..14] != QINQ.to_be_bytes() {
+        if data.len() < 12 + PUNT_TAG_LEN + 2 || data[12..14] != QINQ.to_be_bytes() {
             return None;
         }
         let vid = u16::from_be_bytes([data[14], data[15]]) & 0x0fff;
         let slot = PortSlot::new(usize::from(vid))?;
-        data.copy_within(0..12, PUNT_META_LEN);
-        frame.pull_head(PUNT_META_LEN as u32).then_some(slot)
+        data.copy_within(0..12, PUNT_TAG_LEN);
+        frame.pull_head(PUNT_TAG_LEN as u32).then_some(slot)
     }
 
     fn process_batch(&mut self, ingress: PortSlot, now: Tick) {

@@ -7,14 +7,18 @@
 //! changed what the entries mean, the whole table is written again, a part
 //! per pass (bounded in slots looked at and in entries written), so no
 //! pass stalls forwarding for long, and the worker does not sleep while a
-//! resynchronization is under way. Work per pass is bounded by what the
-//! pass learnt: a flood of new source MACs costs at most one map write
-//! per received frame.
+//! resynchronization is under way. Once it is complete, the entries of
+//! older generations are freed: the worker is the map's only writer, so it
+//! cannot free an entry it has just written. Work per pass is bounded by
+//! what the pass learnt: a flood of new source MACs costs at most one map
+//! write per received frame.
 
 use std::sync::Arc;
 
-use crate::kernel_tier::{FdbWriter, fdb_entry, fdb_key};
-use crate::pipeline::{FdbChange, FdbEntry, Location, Pipeline};
+use xsdn_common::kernel_tier::{FdbKey, FdbValue};
+
+use crate::kernel_tier::{FdbWriter, fdb_entry, fdb_key, kernel_bd};
+use crate::pipeline::{FdbChange, FdbEntry, Location, Pipeline, Tick};
 use crate::tables::{BdId, ForwardingTables};
 use crate::wire::EthernetAddress;
 
@@ -26,6 +30,25 @@ const RESYNC_SLOTS_PER_PASS: usize = 32 * RESYNC_STEP;
 /// ...and at most about this many entries written per pass (one map
 /// update each), so a resynchronization never stalls forwarding for long.
 const RESYNC_WRITES_PER_PASS: usize = 512;
+/// Ticks (ms) between two steps of the freshness scan.
+const FRESH_PERIOD: Tick = 100;
+/// Kernel entries looked up per freshness step at most (one lookup each,
+/// one update per refreshed entry).
+const FRESH_CHECKS: usize = 64;
+
+/// What the worker's mirroring of its MAC table into the kernel tier has
+/// done so far.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct KernelSyncStats {
+    /// Entries the kernel refused (its table full): those MACs stay with
+    /// userspace.
+    pub refused: u64,
+    /// Entries of older generations freed after resynchronizations.
+    pub swept: u64,
+    /// MAC ages refreshed from the kernel tier's hits (traffic the kernel
+    /// tier carried that userspace never saw).
+    pub refreshed: u64,
+}
 
 /// The worker's handle on the kernel tier's MAC table, and where a
 /// resynchronization stands.
@@ -34,8 +57,10 @@ pub struct KernelSync {
     writer: FdbWriter,
     /// Next slot to rewrite, while resynchronizing.
     resync: Option<usize>,
-    /// Entries the kernel refused (its table full).
-    refused: u64,
+    /// Where the freshness scan goes on, and when it last ran.
+    fresh_cursor: usize,
+    fresh_at: Tick,
+    stats: KernelSyncStats,
 }
 
 impl KernelSync {
@@ -44,18 +69,63 @@ impl KernelSync {
         KernelSync {
             writer,
             resync: Some(0),
-            refused: 0,
+            fresh_cursor: 0,
+            fresh_at: 0,
+            stats: KernelSyncStats::default(),
         }
     }
 
-    /// Entries the kernel refused so far.
-    pub fn refused(&self) -> u64 {
-        self.refused
+    /// What the mirroring has done so far.
+    pub fn stats(&self) -> KernelSyncStats {
+        self.stats
     }
 
     /// Applies the pipeline's logged changes, then one part of a pending
-    /// resynchronization.
-    pub fn sync(&mut self, pipeline: &mut Pipeline) {
+    /// resynchronization, then (every [`FRESH_PERIOD`] ticks) one part of
+    /// the freshness scan.
+    pub fn sync(&mut self, pipeline: &mut Pipeline, now: Tick) {
+        self.apply_changes(pipeline);
+        if now.saturating_sub(self.fresh_at) >= FRESH_PERIOD {
+            self.fresh_at = now;
+            self.refresh_ages(pipeline, now);
+        }
+    }
+
+    /// Keeps the MACs whose traffic the kernel tier carries from ageing
+    /// out: entries past half the ageing time whose kernel entry saw them
+    /// as a source since the last look are marked seen now. A part of the
+    /// table per call, sized so the whole table is looked at within a
+    /// quarter of the ageing time.
+    fn refresh_ages(&mut self, pipeline: &mut Pipeline, now: Tick) {
+        let fdb = pipeline.fdb();
+        let age = fdb.age().max(1);
+        let calls = (age / 4 / FRESH_PERIOD).max(1) as usize;
+        let step = fdb.capacity().div_ceil(calls).max(RESYNC_STEP);
+        let mut due: heapless::Vec<(BdId, EthernetAddress), FRESH_CHECKS> = heapless::Vec::new();
+        let start = self.fresh_cursor;
+        let next = fdb.scan_part(start, step, now, |e| {
+            if !e.is_static && e.age >= age / 2 {
+                let _ = due.push((e.bd, e.mac));
+            }
+        });
+        // A full `due` list stops short: the rest is looked at next time.
+        self.fresh_cursor = if due.is_full() {
+            start
+        } else {
+            next.unwrap_or(0)
+        };
+        let tables = Arc::clone(pipeline.tables());
+        for (bd, mac) in due {
+            if let Some(key) = fdb_key(&tables, bd, &mac)
+                && self.writer.take_hit(&key)
+            {
+                pipeline.fdb_mut().touch(bd, &mac, now);
+                self.stats.refreshed += 1;
+            }
+        }
+    }
+
+    fn apply_changes(&mut self, pipeline: &mut Pipeline) {
         let tables = Arc::clone(pipeline.tables());
         let overflowed = pipeline
             .fdb_mut()
@@ -76,6 +146,10 @@ impl KernelSync {
                 written += 1;
             });
             looked += RESYNC_STEP;
+            if self.resync.is_none() {
+                let swept = self.writer.sweep(|key, value| stale(&tables, key, value));
+                self.stats.swept += swept as u64;
+            }
         }
     }
 
@@ -108,7 +182,7 @@ impl KernelSync {
         match fdb_entry(tables, bd, mac, location) {
             Some((key, value)) => {
                 if !self.writer.install(&key, &value) {
-                    self.refused += 1;
+                    self.stats.refused += 1;
                 }
             }
             // Nothing the kernel tier can do for this MAC (an IPv6 peer, an
@@ -120,4 +194,13 @@ impl KernelSync {
             }
         }
     }
+}
+
+/// Whether the kernel entry `key`/`value` is of no use under `tables`: its
+/// bridge domain is gone, or it was installed for another generation.
+fn stale(tables: &ForwardingTables, key: &FdbKey, value: &FdbValue) -> bool {
+    !tables
+        .bds
+        .iter()
+        .any(|b| kernel_bd(b) == Some(key.bd) && b.kernel_generation == value.generation)
 }

@@ -21,6 +21,8 @@ use std::time::Duration;
 
 use engine::Engine;
 pub use engine::PortQueues;
+use kernel_sync::KernelSync;
+pub use kernel_sync::KernelSyncStats;
 
 use crate::counters::PortCounters;
 use crate::kernel_tier::FdbWriter;
@@ -73,8 +75,9 @@ pub struct WorkerView<'a> {
     pub now: Tick,
     /// Punted frames without a valid port tag, dropped.
     pub punt_rejected: u64,
-    /// MAC entries the kernel tier refused (its table full).
-    pub kernel_refused: u64,
+    /// The mirroring of the MAC table into the kernel tier (`None`
+    /// without the kernel tier).
+    pub kernel_sync: Option<KernelSyncStats>,
 }
 
 impl WorkerView<'_> {
@@ -407,7 +410,7 @@ fn handle(engine: &mut Engine, command: Command) {
         }
         Command::AttachKernelTier(writer) => {
             engine.pipeline.fdb_mut().track_changes(true);
-            engine.kernel = Some(kernel_sync::KernelSync::new(writer));
+            engine.kernel = Some(KernelSync::new(writer));
         }
         Command::ClosePort { slot, reply } => {
             close_port(engine, slot);
@@ -421,7 +424,7 @@ fn handle(engine: &mut Engine, command: Command) {
                 ports: &engine.ports,
                 now: engine.now(),
                 punt_rejected: engine.punt_rejected,
-                kernel_refused: engine.kernel.as_ref().map_or(0, |k| k.refused()),
+                kernel_sync: engine.kernel.as_ref().map(KernelSync::stats),
             };
             query(&view);
         }
