@@ -5,8 +5,11 @@
 //! Guests behave as Proxmox's: VMs are taps opened as QEMU opens them
 //! (TSO, partial checksums: GSO super-frames), containers are veths. Each
 //! measurement is an iperf3 run (single stream) from guest 1 to guest 2;
-//! the table reports the median Gbit/s and the median of the sender's
-//! retransmits over the runs. Kernel paths: the Linux bridge for a simple
+//! the table reports the median run by Gbit/s with its sender's
+//! retransmits, and how many runs failed. Every xsdn run is checked
+//! against node1's counters: vm1's port must have counted at least the
+//! bytes vm2 received (else the traffic took another path and the run is
+//! an error), and the kernel tier's share of them is reported. Kernel paths: the Linux bridge for a simple
 //! zone, the bridge plus a `vxlan_<vnet>` device for VXLAN (as Proxmox's
 //! generated configuration has it); VLAN and QinQ zones have no kernel path
 //! on this kernel (no 802.1Q devices), so they are compared with the same
@@ -141,20 +144,42 @@ fn kind_name(kind: GuestKind) -> &'static str {
     }
 }
 
-/// Median Gbit/s and median retransmits over the runs of one path.
+/// One path's result: the median run by rate, with that run's
+/// retransmits, and how many runs failed.
 #[derive(Clone, Copy, Debug, serde::Serialize)]
 struct Tcp {
     gbit_per_s: f64,
     retransmits: u64,
+    /// Runs in which iperf3 failed (counted as 0 Gbit/s).
+    failed_runs: usize,
+    /// For xsdn's runs: the least share of vm1's bytes that xsdn's
+    /// counters saw on vm1's port, and of those the least share the kernel
+    /// tier carried, over the runs.
+    carried: Option<Carried>,
 }
 
-fn median<T: Copy + PartialOrd>(mut v: Vec<T>) -> Option<T> {
-    v.sort_by(|a, b| a.partial_cmp(b).unwrap_or(std::cmp::Ordering::Equal));
-    v.get(v.len() / 2).copied()
+/// What xsdn's own counters saw of one run.
+#[derive(Clone, Copy, Debug, serde::Serialize)]
+struct Carried {
+    /// Bytes counted on vm1's port / bytes vm2 received (headers make it
+    /// a little above 1 when xsdn carried everything).
+    seen: f64,
+    /// Of the bytes counted on vm1's port, the kernel tier's share.
+    kernel_tier: f64,
 }
 
-/// One iperf3 run vm1 -> `dst`; a run that fails counts as 0 Gbit/s.
-fn measure_once(world: &World, dst: &str, seconds: u64) -> anyhow::Result<(f64, u64)> {
+/// One iperf3 run.
+#[derive(Clone, Copy, Debug)]
+struct Run {
+    gbit_per_s: f64,
+    retransmits: u64,
+    received_bytes: u64,
+    failed: bool,
+}
+
+/// One iperf3 run vm1 -> `dst`; a run that fails counts as 0 Gbit/s and
+/// is reported as failed.
+fn measure_once(world: &World, dst: &str, seconds: u64) -> anyhow::Result<Run> {
     let server = world.iperf3_server("vm2", 5201)?;
     world.wait_listening("vm2", 5201, Duration::from_secs(5))?;
     let r = world.iperf3_client(
@@ -167,10 +192,20 @@ fn measure_once(world: &World, dst: &str, seconds: u64) -> anyhow::Result<(f64, 
     );
     drop(server);
     Ok(match r {
-        Ok(r) => (r.bits_per_second / 1e9, r.retransmits.unwrap_or(0)),
+        Ok(r) => Run {
+            gbit_per_s: r.bits_per_second / 1e9,
+            retransmits: r.retransmits.unwrap_or(0),
+            received_bytes: r.received_bytes,
+            failed: false,
+        },
         Err(e) => {
             eprintln!("   iperf3 vm1 -> {dst} failed: {e:#}");
-            (0.0, 0)
+            Run {
+                gbit_per_s: 0.0,
+                retransmits: 0,
+                received_bytes: 0,
+                failed: true,
+            }
         }
     })
 }
@@ -178,20 +213,37 @@ fn measure_once(world: &World, dst: &str, seconds: u64) -> anyhow::Result<(f64, 
 /// The runs of one path, summarized.
 #[derive(Default)]
 struct Runs {
-    rates: Vec<f64>,
-    retransmits: Vec<u64>,
+    runs: Vec<Run>,
+    carried: Option<Carried>,
 }
 
 impl Runs {
-    fn push(&mut self, (rate, retransmits): (f64, u64)) {
-        self.rates.push(rate);
-        self.retransmits.push(retransmits);
+    fn push(&mut self, run: Run) {
+        self.runs.push(run);
     }
 
-    fn median(self) -> Option<Tcp> {
+    /// Adds a run of xsdn with what its counters saw.
+    fn push_carried(&mut self, (run, carried): (Run, Carried)) {
+        self.runs.push(run);
+        let least = self.carried.map_or(carried, |c| Carried {
+            seen: c.seen.min(carried.seen),
+            kernel_tier: c.kernel_tier.min(carried.kernel_tier),
+        });
+        self.carried = Some(least);
+    }
+
+    fn median(mut self) -> Option<Tcp> {
+        self.runs.sort_by(|a, b| {
+            a.gbit_per_s
+                .partial_cmp(&b.gbit_per_s)
+                .unwrap_or(std::cmp::Ordering::Equal)
+        });
+        let mid = self.runs.get(self.runs.len() / 2)?;
         Some(Tcp {
-            gbit_per_s: median(self.rates)?,
-            retransmits: median(self.retransmits)?,
+            gbit_per_s: mid.gbit_per_s,
+            retransmits: mid.retransmits,
+            failed_runs: self.runs.iter().filter(|r| r.failed).count(),
+            carried: self.carried,
         })
     }
 }
@@ -217,15 +269,34 @@ struct Row {
     xsdn: Tcp,
 }
 
+/// vm1's port's received bytes and the kernel tier's share of them, from
+/// node1's daemon.
+fn port_rx_bytes(world: &World, daemon: &Daemon) -> anyhow::Result<(u64, u64)> {
+    let port = world
+        .guest_port("vm1")
+        .context("no guest vm1")?
+        .port
+        .clone();
+    let counters = daemon.show(world, "counters")?;
+    let row = counters["ports"]
+        .as_array()
+        .and_then(|a| a.iter().find(|p| p["ifname"] == port.as_str()))
+        .with_context(|| format!("no counters for {port}: {counters}"))?;
+    let rx = row["rx_bytes"].as_u64().context("rx_bytes")?;
+    let kernel = row["kernel_tier"]["rx_bytes"].as_u64().unwrap_or(0);
+    Ok((rx, kernel))
+}
+
 /// Starts a daemon on every node of the zone (with `extra` arguments),
-/// waits until vm1 reaches vm2, runs iperf3 once, stops the daemons.
+/// waits until vm1 reaches vm2, runs iperf3 once, checks with node1's
+/// counters that xsdn carried what vm2 received, stops the daemons.
 fn run_xsdn(
     world: &World,
     z: &Zone,
     config: &std::path::Path,
     extra: &[&str],
     seconds: u64,
-) -> anyhow::Result<(f64, u64)> {
+) -> anyhow::Result<(Run, Carried)> {
     let opts = DaemonOpts {
         metrics: None,
         extra: extra.iter().map(|s| s.to_string()).collect(),
@@ -242,12 +313,27 @@ fn run_xsdn(
             z.dst_ip
         );
     }
-    let result = measure_once(world, z.dst_ip, seconds)?;
+    let before = port_rx_bytes(world, &daemons[0])?;
+    let run = measure_once(world, z.dst_ip, seconds)?;
+    let after = port_rx_bytes(world, &daemons[0])?;
     drop(daemons);
     // The daemons' programs go with their processes: let the kernel finish
     // detaching before the next path starts.
     std::thread::sleep(Duration::from_millis(300));
-    Ok(result)
+    let (rx, kernel) = (after.0 - before.0, after.1 - before.1);
+    let carried = Carried {
+        seen: rx as f64 / run.received_bytes.max(1) as f64,
+        kernel_tier: kernel as f64 / rx.max(1) as f64,
+    };
+    if !run.failed && carried.seen < 1.0 {
+        bail!(
+            "{}: xsdn {extra:?} counted {rx} bytes from vm1 but vm2 received {}: \
+             the traffic took another path",
+            z.name,
+            run.received_bytes
+        );
+    }
+    Ok((run, carried))
 }
 
 /// The VXLAN kernel path's devices: (node, local address, peers).
@@ -266,7 +352,7 @@ fn uplinks_into(world: &World, z: &Zone, bridge: &str) -> anyhow::Result<()> {
 }
 
 /// One run over the kernel's own path (set up and taken down again).
-fn run_kernel(world: &World, z: &Zone, seconds: u64) -> anyhow::Result<(f64, u64)> {
+fn run_kernel(world: &World, z: &Zone, seconds: u64) -> anyhow::Result<Run> {
     match z.kernel_path {
         KernelPath::Bridge => {}
         KernelPath::BridgeAndVxlan => {
@@ -314,14 +400,14 @@ fn bench(z: &Zone, kind: GuestKind, args: &Args) -> anyhow::Result<Row> {
         (Runs::default(), Runs::default(), Runs::default());
     for _ in 0..args.runs {
         kernel.push(run_kernel(&world, z, args.seconds)?);
-        userspace_only.push(run_xsdn(
+        userspace_only.push_carried(run_xsdn(
             &world,
             z,
             &config,
             &["--kernel-tier", "off"],
             args.seconds,
         )?);
-        xsdn.push(run_xsdn(&world, z, &config, &[], args.seconds)?);
+        xsdn.push_carried(run_xsdn(&world, z, &config, &[], args.seconds)?);
     }
     let kernel_path = match z.kernel_path {
         KernelPath::Bridge => "bridge",
@@ -343,7 +429,22 @@ fn bench(z: &Zone, kind: GuestKind, args: &Args) -> anyhow::Result<Row> {
 fn cell(t: Option<Tcp>) -> String {
     t.map_or_else(
         || "-".to_owned(),
-        |t| format!("{:.2} ({})", t.gbit_per_s, t.retransmits),
+        |t| {
+            let failed = if t.failed_runs > 0 {
+                format!(", {} runs FAILED", t.failed_runs)
+            } else {
+                String::new()
+            };
+            format!("{:.2} ({}{failed})", t.gbit_per_s, t.retransmits)
+        },
+    )
+}
+
+/// The kernel tier's least share of vm1's bytes over xsdn's runs.
+fn share(t: Tcp) -> String {
+    t.carried.map_or_else(
+        || "-".to_owned(),
+        |c| format!("{:.0} %", c.kernel_tier * 100.0),
     )
 }
 
@@ -380,13 +481,15 @@ fn main() -> anyhow::Result<()> {
             .and_then(|r| r.kernel)
     };
     println!(
-        "\nTCP, single stream, vm1 -> vm2, {} s x {} runs, interleaved (median Gbit/s, median retransmits in parentheses)\n",
+        "\nTCP, single stream, vm1 -> vm2, {} s x {} runs, interleaved (the median run by Gbit/s, its retransmits in parentheses; \
+         every xsdn run checked to be carried by xsdn: its counters on vm1's port saw at least the bytes vm2 received; \
+         kernel tier share = the least share of those bytes the kernel tier carried in a run)\n",
         args.seconds, args.runs
     );
     println!(
-        "| zone | guests | kernel path | kernel | xsdn userspace only | xsdn | xsdn / kernel | xsdn / simple zone's bridge |"
+        "| zone | guests | kernel path | kernel | xsdn userspace only | xsdn | kernel tier share | xsdn / kernel | xsdn / simple zone's bridge |"
     );
-    println!("|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|");
     for r in &rows {
         let ratio = |reference: Option<Tcp>| {
             reference.filter(|k| k.gbit_per_s > 0.0).map_or_else(
@@ -400,13 +503,14 @@ fn main() -> anyhow::Result<()> {
             ratio(simple_bridge(r.guests))
         };
         println!(
-            "| {} | {} | {} | {} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} |",
             r.zone,
             r.guests,
             r.kernel_path,
             cell(r.kernel),
             cell(Some(r.userspace_only)),
             cell(Some(r.xsdn)),
+            share(r.xsdn),
             ratio(r.kernel),
             versus_simple
         );

@@ -187,11 +187,11 @@ impl VlanProtocol {
         }
     }
 
-    /// The Ethernet TPID.
-    pub fn tpid(self) -> u16 {
+    /// The TPID its tags carry on the wire.
+    pub fn tpid(self) -> xsdn_common::net::Tpid {
         match self {
-            VlanProtocol::Dot1Q => 0x8100,
-            VlanProtocol::Dot1Ad => 0x88a8,
+            VlanProtocol::Dot1Q => xsdn_common::net::Tpid::Dot1q,
+            VlanProtocol::Dot1Ad => xsdn_common::net::Tpid::Dot1ad,
         }
     }
 }

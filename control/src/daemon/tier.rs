@@ -5,6 +5,11 @@
 //! themselves, and if not, why it would reach userspace. The conditions
 //! are those of `ebpf/src/guest.rs` (guest ports) and `ebpf/src/uplink.rs`
 //! (uplinks); the kernel tier's model is in `common/src/kernel_tier.rs`.
+//! They are restated here by hand (the programs cannot be run on a traced
+//! frame without sending it), so a change to the programs' conditions must
+//! be made here as well; `tests/tests/kernel_tier.rs` checks that `trace`
+//! says `kernel` for a flow whose frames the kernel tier's counters show it
+//! carried, and `userspace` for the misses.
 //!
 //! Layer: daemon reader (a [`DaemonView`] and one explanation).
 

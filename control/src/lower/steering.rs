@@ -37,9 +37,10 @@ impl SteerKeys {
     /// A QinQ zone's service tag on uplink `ifindex`; returns the TPID the
     /// service tag carries.
     pub fn service_tag(&mut self, ifindex: u32, protocol: &VlanProtocol, vid: u16) -> Tpid {
-        let (tpid, kind) = match protocol {
-            VlanProtocol::Dot1Ad => (Tpid::Dot1ad, SteerKind::Dot1adVid),
-            _ => (Tpid::Dot1q, SteerKind::Dot1qVid),
+        let tpid = protocol.tpid();
+        let kind = match tpid {
+            Tpid::Dot1ad => SteerKind::Dot1adVid,
+            Tpid::Dot1q => SteerKind::Dot1qVid,
         };
         self.add(ifindex, kind, u32::from(vid));
         tpid

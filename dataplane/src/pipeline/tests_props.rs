@@ -1,4 +1,4 @@
-//! Property tests: `decide` and both rewrites never panic, on arbitrary
+//! Property tests: the walk (decision, rewrite, replication) never panics, on arbitrary
 //! bytes, on structured and then mutated frames, against randomly built
 //! tables (valid ones, and valid ones corrupted through the `pub` fields);
 //! with valid tables, every output stays in the frame's bridge domain, and
