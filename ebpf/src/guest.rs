@@ -28,21 +28,21 @@
 
 use aya_ebpf::bindings::{
     BPF_F_ADJ_ROOM_ENCAP_L2_ETH, BPF_F_ADJ_ROOM_ENCAP_L3_IPV4, BPF_F_ADJ_ROOM_ENCAP_L4_UDP,
-    TC_ACT_OK, TC_ACT_SHOT, bpf_adj_room_mode::BPF_ADJ_ROOM_MAC,
+    BPF_F_ADJ_ROOM_FIXED_GSO, TC_ACT_OK, TC_ACT_SHOT, bpf_adj_room_mode::BPF_ADJ_ROOM_MAC,
     bpf_check_mtu_flags::BPF_MTU_CHK_SEGS,
 };
 use aya_ebpf::helpers::{
     bpf_check_mtu, bpf_get_hash_recalc, bpf_get_prandom_u32, bpf_redirect, bpf_skb_vlan_push,
 };
 use aya_ebpf::programs::TcContext;
-use xsdn_common::ethertype::{IPV4, QINQ, VLAN};
+use xsdn_common::ethertype::{IPV4, IPV6, QINQ, VLAN};
 use xsdn_common::kernel_tier::{BD_FLAG_ISOLATED, FdbValue};
 use xsdn_common::{
     ACTION_FLAG_C_TAG, PORT_FLAG_HOST_PATH, PORT_FLAG_KERNEL_TIER, PortConf, PortMode, action,
 };
 
 use crate::maps::{PUNT, bd, fdb, port, source};
-use crate::packet::{ETH_HLEN, is_group, macs, read, read_be16};
+use crate::packet::{ETH_HLEN, is_group, macs, read, read_be16, read_u8};
 use crate::stats;
 use crate::steer::for_host;
 
@@ -50,6 +50,11 @@ use crate::steer::for_host;
 const VXLAN_V4_LEN: usize = 50;
 /// UDP source ports of encapsulations: `49152 + hash % 16384` (RFC 7348).
 const SOURCE_PORT_BASE: u16 = 49152;
+/// Largest frame an encapsulation may produce (IPv4 and UDP lengths are
+/// 16 bits).
+const MAX_ENCAP_LEN: u32 = 65_535;
+/// IP protocol number of TCP.
+const IPPROTO_TCP: u8 = 6;
 
 /// Forwards, passes or punts one frame from a guest.
 #[inline(always)]
@@ -128,6 +133,15 @@ fn forward(ctx: &TcContext, ifindex: u32, conf: &PortConf) -> Option<i32> {
         action::kind::VLAN | action::kind::QINQ
             if PortMode::from_raw(egress.mode) == PortMode::SteerMatched =>
         {
+            // With two tags, one sits in the frame's data where the MTU
+            // check of a GSO frame's segments (from the network header)
+            // does not see it: check those segments here first.
+            if target.action.flags & ACTION_FLAG_C_TAG != 0
+                && !segments_fit(ctx, target.mtu.saturating_sub(4))?
+            {
+                stats::mtu_exceeded(conf.slot, conf.bd, len);
+                return Some(TC_ACT_SHOT as i32);
+            }
             push_tags(ctx, &target)
         }
         action::kind::VXLAN if PortMode::from_raw(egress.mode) == PortMode::SteerMatched => {
@@ -179,6 +193,35 @@ fn fits(ctx: &TcContext, ifindex: u32) -> bool {
     ret == 0
 }
 
+/// Whether the segments of the guest's (untagged) frame have at most
+/// `l3_mtu` bytes from the IP header on: always for a frame without GSO
+/// (the MTU check after the rewrite counts it whole); for a GSO frame,
+/// its IP and TCP headers plus `gso_size`. `None` for a GSO frame that is
+/// not TCP over IPv4 or IPv6 without extension headers (left to
+/// userspace, which receives it segmented).
+#[inline(always)]
+fn segments_fit(ctx: &TcContext, l3_mtu: u32) -> Option<bool> {
+    // SAFETY: plain read of the verifier-checked `__sk_buff`.
+    let gso_size = unsafe { (*ctx.skb.skb).gso_size };
+    if gso_size == 0 {
+        return Some(true);
+    }
+    let (ip_len, protocol) = match read_be16(ctx, 12)? {
+        IPV4 => (
+            u32::from(read_u8(ctx, ETH_HLEN)? & 0x0f) * 4,
+            read_u8(ctx, ETH_HLEN + 9)?,
+        ),
+        IPV6 => (40, read_u8(ctx, ETH_HLEN + 6)?),
+        _ => return None,
+    };
+    if protocol != IPPROTO_TCP || ip_len < 20 {
+        return None;
+    }
+    let doff = read_u8(ctx, ETH_HLEN + (ip_len as usize & 0x3c) + 12)?;
+    let tcp_len = u32::from(doff >> 4) * 4;
+    Some(ip_len + tcp_len + gso_size <= l3_mtu)
+}
+
 /// Pushes the tags of a VLAN or QinQ action (the first pushed is the inner
 /// one; `bpf_skb_vlan_push` always adds the outermost).
 #[inline(always)]
@@ -215,11 +258,20 @@ fn encapsulate(ctx: &TcContext, target: &FdbValue) -> Rewrite {
     let Some(inner_eth) = read::<ETH_HLEN, TcContext>(ctx, 0) else {
         return Rewrite::Untouched;
     };
+    if ctx.len() > MAX_ENCAP_LEN - VXLAN_V4_LEN as u32 {
+        return Rewrite::Untouched;
+    }
     // SAFETY: helper call on this program's skb.
     let hash = unsafe { bpf_get_hash_recalc(ctx.skb.skb) };
+    // FIXED_GSO: a GSO frame keeps its segment size (the kernel would
+    // otherwise take the 50 bytes of outer headers off every segment);
+    // the MTU check after the rewrite then measures each segment with its
+    // outer headers, so a super-frame whose segments do not fit the
+    // underlay is dropped and counted, as one frame that large would be.
     let flags = u64::from(BPF_F_ADJ_ROOM_ENCAP_L3_IPV4)
         | u64::from(BPF_F_ADJ_ROOM_ENCAP_L4_UDP)
         | u64::from(BPF_F_ADJ_ROOM_ENCAP_L2_ETH)
+        | u64::from(BPF_F_ADJ_ROOM_FIXED_GSO)
         | ((ETH_HLEN as u64) << 56);
     if ctx
         .adjust_room(VXLAN_V4_LEN as i32, BPF_ADJ_ROOM_MAC, flags)

@@ -106,8 +106,11 @@ pub fn forward(ctx: &XdpContext, ifindex: u32, conf: &PortConf) -> Option<u32> {
         return None;
     }
     let len = (ctx.data_end() - ctx.data()) as u64;
-    let out_len = len - wire.strip as u64;
-    let l3_len = out_len - ETH_HLEN as u64 - if wire.body_tagged { TAG_LEN as u64 } else { 0 };
+    // A runt (no full inner Ethernet header) goes to userspace, which
+    // counts it as malformed.
+    let out_len = len.checked_sub(wire.strip as u64)?;
+    let l2_len = ETH_HLEN as u64 + if wire.body_tagged { TAG_LEN as u64 } else { 0 };
+    let l3_len = out_len.checked_sub(l2_len)?;
     if l3_len > u64::from(target.mtu) {
         stats::mtu_exceeded(conf.slot, wire.bd, len);
         return Some(xdp_action::XDP_DROP);

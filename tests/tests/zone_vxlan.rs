@@ -476,6 +476,43 @@ fn vxlan_over_mtu_is_dropped_and_counted_never_truncated() {
         "VXLAN 1450 after drops",
         &logs,
     );
+
+    // Both guests at 1500: their TCP segments (MSS 1460) no longer fit
+    // once encapsulated. A VM's GSO super-frame is judged by its
+    // segments, like a single frame that large: dropped and counted, not
+    // cut into smaller segments behind the guest's back.
+    world
+        .exec("vm2", &["ip", "link", "set", "eth0", "mtu", "1500"])
+        .expect("mtu");
+    world
+        .exec("node3", &["ip", "link", "set", "tap102i0", "mtu", "1500"])
+        .expect("mtu");
+    let before = d1.counters(&world);
+    let relay_before = world.vm_tap_stats("vm1").expect("relay counters");
+    let r = world.tcp_transfer(
+        "vm1",
+        "vm2",
+        "10.0.3.101".parse().expect("address"),
+        5202,
+        4 << 20,
+        Duration::from_secs(4),
+    );
+    let relay_after = world.vm_tap_stats("vm1").expect("relay counters");
+    let after = d1.counters(&world);
+    let super_frames = relay_after.gso_from_guest - relay_before.gso_from_guest;
+    let in_kernel = delta(
+        before.kernel_tier("tap101i0", "mtu_exceeded"),
+        after.kernel_tier("tap101i0", "mtu_exceeded"),
+    );
+    assert!(
+        super_frames > 0,
+        "vm1 sent no super-frame ({r:?}): {relay_after:?}"
+    );
+    assert!(
+        in_kernel >= super_frames,
+        "{super_frames} over-MTU super-frames, {in_kernel} dropped by the kernel tier ({r:?})\n{}",
+        after.0
+    );
     d1.assert_running();
 }
 

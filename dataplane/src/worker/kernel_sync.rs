@@ -18,7 +18,7 @@ use std::sync::Arc;
 use xsdn_common::kernel_tier::{FdbKey, FdbValue};
 
 use crate::kernel_tier::{FdbWriter, fdb_entry, fdb_key, kernel_bd};
-use crate::pipeline::{FdbChange, FdbEntry, Location, Pipeline, Tick};
+use crate::pipeline::{Fdb, FdbChange, FdbEntry, Location, Pipeline, Tick};
 use crate::tables::{BdId, ForwardingTables};
 use crate::wire::EthernetAddress;
 
@@ -147,7 +147,10 @@ impl KernelSync {
             });
             looked += RESYNC_STEP;
             if self.resync.is_none() {
-                let swept = self.writer.sweep(|key, value| stale(&tables, key, value));
+                let fdb = pipeline.fdb();
+                let swept = self
+                    .writer
+                    .sweep(|key, value| stale(&tables, fdb, key, value));
                 self.stats.swept += swept as u64;
             }
         }
@@ -196,11 +199,17 @@ impl KernelSync {
     }
 }
 
-/// Whether the kernel entry `key`/`value` is of no use under `tables`: its
-/// bridge domain is gone, or it was installed for another generation.
-fn stale(tables: &ForwardingTables, key: &FdbKey, value: &FdbValue) -> bool {
-    !tables
+/// Whether the kernel entry `key`/`value` is of no use under `tables` and
+/// the MAC table `fdb`: its bridge domain is gone, it was installed for
+/// another generation, or its MAC is no longer in the MAC table (a removal
+/// lost with an overflowed or discarded change log).
+fn stale(tables: &ForwardingTables, fdb: &Fdb, key: &FdbKey, value: &FdbValue) -> bool {
+    let domain = tables
         .bds
         .iter()
-        .any(|b| kernel_bd(b) == Some(key.bd) && b.kernel_generation == value.generation)
+        .position(|b| kernel_bd(b) == Some(key.bd) && b.kernel_generation == value.generation);
+    match domain.and_then(|i| BdId::try_from(i).ok()) {
+        Some(bd) => fdb.lookup(bd, &EthernetAddress(key.mac)).is_none(),
+        None => true,
+    }
 }
