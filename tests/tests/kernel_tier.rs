@@ -381,6 +381,11 @@ fn show_kernel_lists_the_entries_and_trace_names_the_tier() {
     let d = start_daemon(&world, "node1", &config, &[&p1, &p2]);
     let logs = || d.diag(&world);
     assert_ping(&world, "vm1", "10.0.0.2", &quick(2), "vm1 -> vm2", &logs);
+    let before = d.counters(&world);
+    assert_ping(&world, "vm1", "10.0.0.2", &quick(3), "vm1 -> vm2", &logs);
+    let after = d.counters(&world);
+    // What `trace` will call `kernel` below, the kernel tier did carry.
+    assert_kernel_tier_carried(&before, &after, &p1, "vm1 -> vm2");
 
     let entries = d.show(&world, "kernel");
     for (mac, ifname) in [(vm_mac(1), &p1), (vm_mac(2), &p2)] {
