@@ -352,6 +352,55 @@ fn guest_ports_come_and_go_without_a_restart() {
 
 /// node1 with three VNet bridges: `vnet0` (vm1, vm2 in 10.0.0.0/24),
 /// `vnet1` (vm3, vm4 in 10.0.1.0/24), `vnet2` (vm5, vm6 in 10.0.2.0/24).
+/// A steady stream of kernel notifications (here about 100 neighbour
+/// events a second on the VNet bridge, what a guest sending ARP from fresh
+/// MACs causes) must not postpone re-planning for ever: a port that joins
+/// the VNet meanwhile is taken over within 2 s.
+#[test]
+fn a_stream_of_kernel_events_does_not_postpone_taking_over_a_port() {
+    let world = world(&ports_topology());
+    let config = write_sdn(
+        &world,
+        "sdn",
+        &[
+            ("zones.cfg", "simple: simple1\n"),
+            ("vnets.cfg", "vnet: vnet0\n\tzone simple1\n"),
+        ],
+    );
+    let d = start_daemon(&world, "node1", &config, &["tap101i0", "tap102i0"]);
+    let logs = || d.diag(&world);
+    let noise = world
+        .spawn(
+            "node1",
+            &[
+                "sh",
+                "-c",
+                "while :; do ip neigh replace 10.9.9.1 lladdr 02:00:00:00:09:01 dev vnet0; \
+                 ip neigh del 10.9.9.1 dev vnet0; sleep 0.01; done",
+            ],
+        )
+        .expect("netlink noise");
+    std::thread::sleep(Duration::from_millis(500));
+    let n1 = |args: &[&str]| {
+        world
+            .exec("node1", args)
+            .unwrap_or_else(|e| panic!("{e:#}"));
+    };
+    n1(&["ip", "link", "set", "tap103i0", "nomaster"]);
+    n1(&["ip", "link", "set", "tap103i0", "master", "vnet0"]);
+    let taken = d.wait_ports(&world, Duration::from_secs(2), |p| {
+        p.iter().any(|n| n == "tap103i0")
+    });
+    assert!(noise.is_running(), "the noise stopped: {}", noise.stderr());
+    drop(noise);
+    assert!(
+        taken,
+        "tap103i0 not taken over within 2 s of joining vnet0 under netlink noise\n{}",
+        logs()
+    );
+    d.assert_running();
+}
+
 fn config_topology() -> Topology {
     let mut t = Topology::new().node(
         NodeSpec::new("node1")

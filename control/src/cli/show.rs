@@ -498,7 +498,7 @@ fn render_status(v: &Value) -> String {
     let fdb = &v["fdb"];
     if fdb.is_object() {
         out.push_str(&format!(
-            "MAC table: {}/{} entries; {} learned, {} moved, {} aged, {} flushed, {} not learnt (table full)\n",
+            "MAC table: {}/{} entries; {} learned, {} moved, {} aged, {} flushed, {} not learnt (table full), {} not learnt (VNet at its share)\n",
             cell(&fdb["entries"]),
             cell(&fdb["capacity"]),
             cell(&fdb["learned"]),
@@ -506,6 +506,7 @@ fn render_status(v: &Value) -> String {
             cell(&fdb["aged"]),
             cell(&fdb["flushed"]),
             cell(&fdb["table_full"]),
+            cell(&fdb["vnet_full"]),
         ));
     }
     let tier = &v["kernel_tier"];

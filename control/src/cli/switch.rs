@@ -110,6 +110,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             frames: args.frames,
             fdb_capacity: args.fdb_size,
             fdb_age: None,
+            fdb_max_per_vnet: None,
         },
         Arc::new(tables),
     )?;

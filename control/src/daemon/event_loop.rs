@@ -33,6 +33,10 @@ use super::{exposition, metrics, respond};
 /// Quiet time after a kernel notification before re-planning (coalesces
 /// bursts, including the notifications our own changes cause).
 const KERNEL_SETTLE: Duration = Duration::from_millis(50);
+/// Longest a burst of notifications can postpone re-planning: a steady
+/// stream (a guest sending ARP from fresh MACs keeps the neighbour table
+/// busy) must not keep the daemon from ever taking over a new port.
+const KERNEL_SETTLE_MAX: Duration = Duration::from_millis(500);
 /// How often the XDP program's log records are read.
 const XDP_LOG_POLL: Duration = Duration::from_millis(500);
 /// How often to re-plan while a VXLAN next hop is still unresolved.
@@ -162,6 +166,7 @@ pub async fn serve(settings: Settings) -> Result<(), DaemonError> {
             frames: settings.frames,
             fdb_capacity: settings.fdb_size,
             fdb_age: Some(Duration::from_secs(settings.fdb_age_secs)),
+            fdb_max_per_vnet: Some(settings.fdb_max_per_vnet),
             kernel_tier: settings.kernel_tier,
         },
         Arc::new(ForwardingTables::new()),
@@ -199,14 +204,15 @@ pub async fn serve(settings: Settings) -> Result<(), DaemonError> {
     let mut sigint = on_signal(SignalKind::interrupt(), "SIGINT")?;
     let mut sighup = on_signal(SignalKind::hangup(), "SIGHUP")?;
     let mut config_poll = tokio::time::interval(Duration::from_millis(settings.config_poll_ms));
-    let mut settle: Option<tokio::time::Instant> = None;
+    let mut settle = Settle::default();
     let mut retry = tokio::time::interval(UNRESOLVED_RETRY);
     let mut log_poll = tokio::time::interval(XDP_LOG_POLL);
     tracing::info!(node = %settings.node, socket = %settings.socket.display(), "running");
 
     loop {
-        let settle_at =
-            settle.unwrap_or_else(|| tokio::time::Instant::now() + Duration::from_secs(3600));
+        let settle_at = settle
+            .deadline()
+            .unwrap_or_else(|| tokio::time::Instant::now() + Duration::from_secs(3600));
         tokio::select! {
             _ = sigterm.recv() => break,
             _ = sigint.recv() => break,
@@ -224,10 +230,10 @@ pub async fn serve(settings: Settings) -> Result<(), DaemonError> {
                 if event.is_none() {
                     return Err(DaemonError::NetlinkClosed);
                 }
-                settle = Some(tokio::time::Instant::now() + KERNEL_SETTLE);
+                settle.note(tokio::time::Instant::now());
             }
-            _ = tokio::time::sleep_until(settle_at), if settle.is_some() => {
-                settle = None;
+            _ = tokio::time::sleep_until(settle_at), if settle.pending() => {
+                settle = Settle::default();
                 daemon.reconcile().await;
             }
             _ = log_poll.tick(), if xdp_logs.is_some() => {
@@ -257,4 +263,62 @@ pub async fn serve(settings: Settings) -> Result<(), DaemonError> {
     let _ = std::fs::remove_file(&settings.socket);
     daemon.reconciler.shutdown();
     Ok(())
+}
+
+/// When to re-plan after kernel notifications: [`KERNEL_SETTLE`] after the
+/// last one of a burst, but no later than [`KERNEL_SETTLE_MAX`] after its
+/// first.
+#[derive(Clone, Copy, Debug, Default)]
+struct Settle {
+    /// The first and the last notification of the burst.
+    burst: Option<(tokio::time::Instant, tokio::time::Instant)>,
+}
+
+impl Settle {
+    /// A notification arrived at `now`.
+    fn note(&mut self, now: tokio::time::Instant) {
+        let first = self.burst.map_or(now, |(first, _)| first);
+        self.burst = Some((first, now));
+    }
+
+    /// Whether a re-plan is due at some point.
+    fn pending(&self) -> bool {
+        self.burst.is_some()
+    }
+
+    /// When to re-plan, if anything is pending.
+    fn deadline(&self) -> Option<tokio::time::Instant> {
+        self.burst
+            .map(|(first, last)| (last + KERNEL_SETTLE).min(first + KERNEL_SETTLE_MAX))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_burst_settles_after_its_last_notification() {
+        let t0 = tokio::time::Instant::now();
+        let mut s = Settle::default();
+        assert_eq!(s.deadline(), None);
+        s.note(t0);
+        s.note(t0 + Duration::from_millis(20));
+        assert_eq!(
+            s.deadline(),
+            Some(t0 + Duration::from_millis(20) + KERNEL_SETTLE)
+        );
+    }
+
+    #[test]
+    fn a_steady_stream_cannot_postpone_re_planning_past_the_maximum() {
+        let t0 = tokio::time::Instant::now();
+        let mut s = Settle::default();
+        // One notification every 30 ms for 10 s: each alone would push the
+        // deadline 50 ms further.
+        for i in 0..333 {
+            s.note(t0 + Duration::from_millis(30 * i));
+        }
+        assert_eq!(s.deadline(), Some(t0 + KERNEL_SETTLE_MAX));
+    }
 }

@@ -324,7 +324,7 @@ fn pipeline(e: &mut Exposition, daemon: &DaemonView) {
         let mut f = e.family(
             "xsdn_fdb_events_total",
             Kind::Counter,
-            "MAC table events: learned, moved, aged (evicted by age), flushed (reload), table_full (not learnt).",
+            "MAC table events: learned, moved, aged (evicted by age), flushed (reload), table_full (not learnt), vnet_full (not learnt: the VNet had its share).",
         );
         for (event, n) in fdb.events {
             f.sample_u64(&[("event", event)], n);

@@ -16,6 +16,7 @@
 //! frames = 16384                 # UMEM frames (4 KiB each)
 //! fdb_size = 16384               # MAC table capacity
 //! fdb_age_secs = 300             # MAC ageing time
+//! fdb_max_per_vnet = 4096        # most MACs learnt per VNet (a flood in one VNet cannot fill the table)
 //! config_poll_ms = 1000          # how often the SDN files are checked for changes
 //! kernel_tier = true             # forward established traffic in the kernel (false: userspace only)
 //!
@@ -62,6 +63,8 @@ pub struct SettingsFile {
     pub fdb_size: Option<usize>,
     /// MAC ageing time in seconds.
     pub fdb_age_secs: Option<u64>,
+    /// Most MACs learnt per VNet.
+    pub fdb_max_per_vnet: Option<usize>,
     /// Configuration poll interval in milliseconds.
     pub config_poll_ms: Option<u64>,
     /// Whether the kernel tier forwards established traffic.
@@ -195,6 +198,11 @@ pub struct Args {
     /// MAC ageing time in seconds [default: 300].
     #[arg(long)]
     pub fdb_age: Option<u64>,
+    /// Most MACs learnt per VNet: a guest sending from endless source
+    /// MACs fills its own VNet's share, never the table the other VNets
+    /// learn in [default: 4096].
+    #[arg(long)]
+    pub fdb_max_per_vnet: Option<usize>,
     /// How often to look for configuration changes, in milliseconds
     /// [default: 1000].
     #[arg(long)]
@@ -233,6 +241,8 @@ pub struct Settings {
     pub fdb_size: usize,
     /// MAC ageing time in seconds.
     pub fdb_age_secs: u64,
+    /// Most MACs learnt per VNet.
+    pub fdb_max_per_vnet: usize,
     /// Configuration poll interval in milliseconds.
     pub config_poll_ms: u64,
     /// Whether the kernel tier forwards established traffic.
@@ -332,6 +342,11 @@ impl Settings {
             frames: args.frames.or(file.frames).unwrap_or(16384),
             fdb_size: args.fdb_size.or(file.fdb_size).unwrap_or(16384),
             fdb_age_secs: args.fdb_age.or(file.fdb_age_secs).unwrap_or(300),
+            fdb_max_per_vnet: args
+                .fdb_max_per_vnet
+                .or(file.fdb_max_per_vnet)
+                .unwrap_or(4096)
+                .max(1),
             config_poll_ms: args
                 .config_poll_ms
                 .or(file.config_poll_ms)

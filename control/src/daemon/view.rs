@@ -43,8 +43,9 @@ pub struct FdbSummary {
     /// Entries it can hold.
     pub capacity: u64,
     /// Events so far by name: learned, moved, aged (evicted by age),
-    /// flushed (reloads), table_full (not learnt for lack of room).
-    pub events: [(&'static str, u64); 5],
+    /// flushed (reloads), table_full (not learnt for lack of room),
+    /// vnet_full (not learnt: the VNet had its share).
+    pub events: [(&'static str, u64); 6],
 }
 
 impl<'a> DaemonView<'a> {
@@ -203,6 +204,7 @@ impl<'a> DaemonView<'a> {
                         ("aged", stats.aged.get()),
                         ("flushed", stats.flushed.get()),
                         ("table_full", stats.table_full.get()),
+                        ("vnet_full", stats.domain_full.get()),
                     ],
                 }
             })

@@ -100,6 +100,8 @@ pub struct HostConfig {
     pub fdb_capacity: usize,
     /// MAC ageing time (`None`: the worker's default).
     pub fdb_age: Option<Duration>,
+    /// Most MACs learnt per VNet (`None`: the worker's default).
+    pub fdb_max_per_vnet: Option<usize>,
     /// Forward established traffic in the kernel tier (guest ports get the
     /// tc program, misses reach userspace through the punt device).
     pub kernel_tier: bool,
@@ -133,6 +135,7 @@ impl DataplaneHost {
                 },
                 fdb_capacity: config.fdb_capacity,
                 fdb_age: config.fdb_age.unwrap_or(defaults.fdb_age),
+                fdb_max_per_vnet: config.fdb_max_per_vnet.unwrap_or(defaults.fdb_max_per_vnet),
                 ..defaults
             },
             tables,

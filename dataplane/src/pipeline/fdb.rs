@@ -15,6 +15,10 @@
 //!   MACs the guests send (the hash is also seeded per table). A MAC that
 //!   finds no room is not learned (counted as `table_full`) and its frames
 //!   are flooded;
+//! - **bounded per bridge domain**: learning never takes a domain past
+//!   its share ([`Fdb::with_domain_limit`]; counted as `domain_full`), so
+//!   a guest sending from endless source MACs fills its own VNet's share,
+//!   not the table every other VNet learns in;
 //! - group (multicast/broadcast) and all-zero source MACs are never learnt;
 //! - static entries are neither moved by learning nor aged;
 //! - aging is incremental: [`Fdb::sweep`] examines a bounded number of slots
@@ -130,6 +134,8 @@ pub struct FdbStats {
     pub flushed: Counter,
     /// Addresses not learnt for lack of room.
     pub table_full: Counter,
+    /// Addresses not learnt because their bridge domain had its share.
+    pub domain_full: Counter,
 }
 
 impl FdbStats {
@@ -203,6 +209,9 @@ pub struct Fdb {
     mask: usize,
     max_entries: usize,
     len: usize,
+    /// Most learnt entries per bridge domain, and the entries of each.
+    domain_limit: usize,
+    per_domain: Box<[u32]>,
     age: Tick,
     seed: u64,
     sweep_cursor: usize,
@@ -238,6 +247,8 @@ impl Fdb {
             mask: capacity - 1,
             max_entries,
             len: 0,
+            domain_limit: max_entries,
+            per_domain: vec![0; usize::from(BdId::MAX) + 1].into_boxed_slice(),
             age,
             seed,
             sweep_cursor: 0,
@@ -246,6 +257,23 @@ impl Fdb {
             changes: None,
             overflowed: false,
         }
+    }
+
+    /// Learning never takes one bridge domain past `limit` entries (at
+    /// least 1); the table's own bound still applies.
+    pub fn with_domain_limit(mut self, limit: usize) -> Fdb {
+        self.domain_limit = limit.max(1);
+        self
+    }
+
+    /// The most entries learning gives one bridge domain.
+    pub fn domain_limit(&self) -> usize {
+        self.domain_limit
+    }
+
+    /// Entries of bridge domain `bd`.
+    pub fn domain_len(&self, bd: BdId) -> usize {
+        self.per_domain[usize::from(bd)] as usize
     }
 
     /// Entries in the table.
@@ -304,6 +332,12 @@ impl Fdb {
     fn set_len(&mut self, len: usize) {
         self.len = len;
         self.stats.entries.store(len as u64, Ordering::Relaxed);
+    }
+
+    /// One more entry, of bridge domain `bd`.
+    fn grow(&mut self, bd: BdId) {
+        self.set_len(self.len + 1);
+        self.per_domain[usize::from(bd)] += 1;
     }
 
     /// Where `mac` lives in `bd`, if known.
@@ -407,13 +441,19 @@ impl Fdb {
                 });
                 Learned::Moved
             }
+            Probe::Vacant(_)
+                if self.len < self.max_entries && self.domain_len(bd) >= self.domain_limit =>
+            {
+                self.stats.domain_full.inc();
+                Learned::Refused
+            }
             Probe::Vacant(idx) if self.len < self.max_entries => {
                 let slot = &mut self.slots[idx];
                 slot.key = key;
                 slot.last_seen = now;
                 slot.is_static = false;
                 slot.set_location(location);
-                self.set_len(self.len + 1);
+                self.grow(bd);
                 self.stats.learned.inc();
                 self.log(FdbChange::Installed {
                     bd,
@@ -446,14 +486,14 @@ impl Fdb {
         last_seen: Tick,
         is_static: bool,
     ) -> Result<(), FdbError> {
-        let (_, mac) = unkey(key);
+        let (bd, mac) = unkey(key);
         if mac.is_multicast() || mac.is_zero() {
             return Err(FdbError::BadAddress);
         }
         let idx = match self.probe(key) {
             Probe::Found(idx) => idx,
             Probe::Vacant(idx) if self.len < self.max_entries => {
-                self.set_len(self.len + 1);
+                self.grow(bd);
                 idx
             }
             Probe::Vacant(_) | Probe::Full => return Err(FdbError::Full),
@@ -463,7 +503,6 @@ impl Fdb {
         slot.last_seen = last_seen;
         slot.is_static = is_static;
         slot.set_location(location);
-        let (bd, mac) = unkey(key);
         self.log(FdbChange::Installed { bd, mac, location });
         Ok(())
     }
@@ -505,6 +544,7 @@ impl Fdb {
         }
         self.slots[hole] = Slot::default();
         self.set_len(self.len - 1);
+        self.per_domain[usize::from(bd)] -= 1;
     }
 
     /// Removes every entry for which `keep` returns false; returns how many
@@ -725,6 +765,40 @@ mod tests {
             );
         }
         assert!(fdb.is_empty());
+    }
+
+    #[test]
+    fn a_domain_at_its_share_does_not_starve_the_others() {
+        let mut fdb = Fdb::with_seed(64, 300, 1).with_domain_limit(8);
+        // A flood of source MACs in domain 1 fills its share only.
+        for n in 0..1000 {
+            fdb.learn(1, &mac(n), Location::Port(slot(1)), 0);
+        }
+        assert_eq!(fdb.domain_len(1), 8);
+        assert_eq!(fdb.stats().domain_full.get(), 992);
+        // Domain 2 still learns, and known MACs of domain 1 still move.
+        for n in 0..8 {
+            assert_eq!(
+                fdb.learn(2, &mac(n), Location::Port(slot(2)), 0),
+                Learned::New
+            );
+        }
+        assert_eq!(
+            fdb.learn(1, &mac(0), Location::Port(slot(3)), 1),
+            Learned::Moved
+        );
+        // Ageing gives the share back.
+        // (A removal uses up budget: two full passes see every slot.)
+        let aged = fdb.sweep(301, fdb.capacity()) + fdb.sweep(301, fdb.capacity());
+        assert_eq!(aged, 16);
+        assert_eq!((fdb.domain_len(1), fdb.domain_len(2)), (0, 0));
+        assert_eq!(
+            fdb.learn(1, &mac(500), Location::Port(slot(1)), 302),
+            Learned::New
+        );
+        // Removals through a remap to another domain keep the counts.
+        fdb.remap(|e| Some((3, e.location)));
+        assert_eq!((fdb.domain_len(1), fdb.domain_len(3)), (0, 1));
     }
 
     #[test]

@@ -48,6 +48,8 @@ pub struct WorkerConfig {
     pub fdb_capacity: usize,
     /// MAC ageing time.
     pub fdb_age: Duration,
+    /// Most MACs learning gives one VNet (bridge domain).
+    pub fdb_max_per_vnet: usize,
     /// Number of per-VNet counter slots.
     pub vnet_counter_slots: usize,
 }
@@ -58,6 +60,7 @@ impl Default for WorkerConfig {
             xsk: XskSettings::default(),
             fdb_capacity: 16384,
             fdb_age: Duration::from_secs(300),
+            fdb_max_per_vnet: 4096,
             vnet_counter_slots: 4096,
         }
     }
@@ -202,7 +205,8 @@ impl WorkerHandle {
                         }
                     };
                     let age = config.fdb_age.as_millis() as Tick;
-                    let fdb = Fdb::new(config.fdb_capacity, age.max(1));
+                    let fdb = Fdb::new(config.fdb_capacity, age.max(1))
+                        .with_domain_limit(config.fdb_max_per_vnet);
                     let pipeline = Pipeline::new(tables, fdb, pipeline_counters);
                     let engine = Engine::new(xsk, pipeline);
                     let _ = ready_tx.send(Ok(()));

@@ -1,0 +1,129 @@
+//! Attacks from guests (privileged; fails without root): each ends with
+//! nothing leaked across tenants and legitimate traffic still flowing.
+//!
+//! - A MAC flood from one guest fills its own VNet's share of the MAC
+//!   table only: guests of another VNet keep learning and talking.
+
+mod common;
+
+use common::*;
+use xsdn_testbed::{GuestSpec, NodeSpec, Topology};
+
+const ZONES: &str = "simple: simple1\n";
+const VNETS: &str = "vnet: vnet0\n\tzone simple1\n\nvnet: vnet1\n\tzone simple1\n";
+
+/// One node: the attacker vm1 in `vnet0`, vm3 and vm4 in `vnet1`.
+fn two_tenants() -> Topology {
+    let vm = |name: &str, bridge: &str, addr: &str, n: u8| {
+        GuestSpec::new(name, "node1", bridge)
+            .address(addr)
+            .mac(&mac_str(vm_mac(n)))
+    };
+    Topology::new()
+        .node(NodeSpec::new("node1").bridge("vnet0").bridge("vnet1"))
+        .guest(vm("vm1", "vnet0", "10.0.0.1/24", 1))
+        .guest(vm("vm3", "vnet1", "10.1.0.3/24", 3))
+        .guest(vm("vm4", "vnet1", "10.1.0.4/24", 4))
+}
+
+/// Sends `count` broadcast frames from `guest`'s `eth0`, each from another
+/// locally administered source MAC, paced (50 frames per millisecond or
+/// so) so that every one reaches the dataplane's learning.
+fn mac_flood(world: &xsdn_testbed::World, guest: &str, count: u32) {
+    let script = format!(
+        "import socket, struct, time\n\
+         s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)\n\
+         s.bind(('eth0', 0))\n\
+         for i in range({count}):\n\
+         \x20   src = b'\\x02\\xaa' + struct.pack('>I', i)\n\
+         \x20   s.send(b'\\xff' * 6 + src + b'\\x88\\xb5' + b'\\x00' * 46)\n\
+         \x20   if i % 50 == 49: time.sleep(0.002)\n"
+    );
+    world
+        .exec(guest, &["python3", "-c", &script])
+        .unwrap_or_else(|e| panic!("MAC flood from {guest}: {e:#}"));
+}
+
+#[test]
+fn a_mac_flood_in_one_vnet_leaves_learning_in_another_alone() {
+    let world = world(&two_tenants());
+    let config = write_sdn(&world, "sdn", &[("zones.cfg", ZONES), ("vnets.cfg", VNETS)]);
+    let ports: Vec<String> = ["vm1", "vm3", "vm4"]
+        .iter()
+        .map(|g| port(&world, g))
+        .collect();
+    let ports: Vec<&str> = ports.iter().map(String::as_str).collect();
+    // A small table so the flood is quick: 2048 entries, 512 per VNet.
+    let d = start_daemon_with(
+        &world,
+        "node1",
+        &config,
+        &ports,
+        &["--fdb-size", "2048", "--fdb-max-per-vnet", "512"],
+    );
+    let logs = || d.diag(&world);
+
+    mac_flood(&world, "vm1", 5000);
+    let status = d.status(&world);
+    let fdb = &status["fdb"];
+    assert!(
+        fdb["entries"].as_u64().is_some_and(|n| n <= 512 + 8),
+        "the flood took more than its VNet's share: {fdb}\n{}",
+        logs()
+    );
+    // More MACs were refused than the whole table holds: without the
+    // per-VNet share this flood would have filled it.
+    assert!(
+        fdb["vnet_full"].as_u64().is_some_and(|n| n >= 2048),
+        "the flood did not reach the dataplane as a flood: {fdb}\n{}",
+        logs()
+    );
+
+    // The other tenant still learns (its MACs are in the table) and talks
+    // by unicast.
+    flush_neighbours(&world, &["vm3", "vm4"]);
+    assert_ping(
+        &world,
+        "vm3",
+        "10.1.0.4",
+        &quick(5),
+        "vnet1 under a flood in vnet0",
+        &logs,
+    );
+    let entries = d.show(&world, "fdb");
+    for mac in [vm_mac(3), vm_mac(4)] {
+        let learnt = entries.as_array().is_some_and(|a| {
+            a.iter()
+                .any(|e| e["mac"] == mac_str(mac).as_str() && e["vnet"] == "vnet1")
+        });
+        assert!(
+            learnt,
+            "{} not learnt in vnet1 during a MAC flood in vnet0: {}\n{}",
+            mac_str(mac),
+            d.status(&world)["fdb"],
+            logs()
+        );
+    }
+    let before = d.counters(&world);
+    assert_udp(
+        &world,
+        "vm3",
+        "vm4",
+        "10.1.0.4",
+        200,
+        "vnet1 unicast",
+        &logs,
+    );
+    let after = d.counters(&world);
+    // Known unicast: nothing of vnet1's traffic reached the attacker.
+    let leaked = delta(
+        before.port(ports[0], "tx_packets"),
+        after.port(ports[0], "tx_packets"),
+    );
+    assert_eq!(
+        leaked, 0,
+        "vm1 received {leaked} frames of vnet1\n{}",
+        after.0
+    );
+    d.assert_running();
+}
