@@ -503,6 +503,9 @@ fn macs_whose_traffic_the_kernel_tier_carries_do_not_age_out() {
             .and_then(|a| a.iter().find(|e| e["mac"] == mac_str(mac).as_str()));
         assert!(entry.is_some(), "{} aged out: {fdb}", mac_str(mac));
     }
+    // Nothing but punted guest frames crosses the punt device (the host
+    // sends nothing of its own there).
+    assert_eq!(status["punt_rejected"], 0, "{status}");
     assert!(
         status["kernel_tier"]["refreshed"]
             .as_u64()

@@ -104,6 +104,13 @@ impl PuntDevice {
             ]),
         )?;
         for dev in [PUNT_RX_DEVICE, PUNT_TX_DEVICE] {
+            // The pair carries punted guest frames only: without IPv6 the
+            // host sends nothing of its own on it (router solicitations,
+            // MLD reports), which the worker would drop as untagged.
+            let sysctl = format!("/proc/sys/net/ipv6/conf/{dev}/disable_ipv6");
+            if let Err(e) = std::fs::write(&sysctl, "1") {
+                tracing::debug!(error = %e, path = %sysctl, "IPv6 left on for the punt device");
+            }
             run(
                 "bringing the punt device up",
                 Command::new("ip").args(["link", "set", dev, "up"]),
