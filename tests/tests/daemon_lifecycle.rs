@@ -401,6 +401,95 @@ fn a_stream_of_kernel_events_does_not_postpone_taking_over_a_port() {
     d.assert_running();
 }
 
+/// Sends one raw request line to a daemon's control socket; returns the
+/// answer line.
+fn raw_request(socket: &Path, line: &str) -> String {
+    use std::io::{BufRead, Write};
+    let mut stream = std::os::unix::net::UnixStream::connect(socket)
+        .unwrap_or_else(|e| panic!("connecting to {}: {e}", socket.display()));
+    stream
+        .write_all(format!("{line}\n").as_bytes())
+        .expect("request");
+    let mut answer = String::new();
+    std::io::BufReader::new(stream)
+        .read_line(&mut answer)
+        .expect("answer");
+    answer
+}
+
+/// A worker that dies (`panic`) or stops making progress (`hang`, through
+/// the debug builds' fault hook) makes the daemon exit non-zero within a
+/// few seconds, so systemd restarts it; its programs go with it and the
+/// kernel bridge forwards meanwhile.
+fn worker_failure_ends_the_daemon_and_fails_open(fault: &str, status: i32) {
+    let world = world(&ports_topology());
+    let config = write_sdn(
+        &world,
+        "sdn",
+        &[
+            ("zones.cfg", "simple: simple1\n"),
+            ("vnets.cfg", "vnet: vnet0\n\tzone simple1\n"),
+        ],
+    );
+    let d = start_daemon(&world, "node1", &config, &["tap101i0", "tap102i0"]);
+    let logs = || d.diag(&world);
+    assert_ping(
+        &world,
+        "vm1",
+        "10.0.0.3",
+        &quick(3),
+        "before the fault",
+        &logs,
+    );
+    assert!(hooked(&world, "node1", "tap101i0"));
+
+    let answer = raw_request(
+        &d.socket,
+        &format!(r#"{{"request":"fault","fault":"{fault}"}}"#),
+    );
+    assert!(answer.contains(r#""ok":true"#), "fault request: {answer}");
+    let exit = d
+        .proc
+        .wait(Duration::from_secs(8))
+        .expect("wait")
+        .unwrap_or_else(|| {
+            panic!(
+                "the daemon still runs 8 s after a worker {fault}\n{}",
+                logs()
+            )
+        });
+    assert_eq!(
+        exit.code(),
+        Some(status),
+        "exit status after a worker {fault}\n{}",
+        d.proc.stderr()
+    );
+    assert!(
+        wait_until(Duration::from_secs(5), || !hooked(
+            &world, "node1", "tap101i0"
+        )),
+        "a dataplane hook still on tap101i0 after the daemon ended"
+    );
+    assert_ping(
+        &world,
+        "vm1",
+        "10.0.0.3",
+        &quick(3),
+        "fail-open after the fault",
+        &no_logs,
+    );
+}
+
+#[test]
+fn a_worker_panic_ends_the_daemon_non_zero_and_fails_open() {
+    worker_failure_ends_the_daemon_and_fails_open("worker_panic", 1);
+}
+
+#[test]
+fn a_worker_hang_ends_the_daemon_non_zero_and_fails_open() {
+    worker_failure_ends_the_daemon_and_fails_open("worker_hang", 70);
+}
+
 fn config_topology() -> Topology {
     let mut t = Topology::new().node(
         NodeSpec::new("node1")

@@ -73,6 +73,23 @@ pub enum Request {
         /// The frame.
         frame: super::trace::FrameSpec,
     },
+    /// Debug builds only (tests of the watchdog): make the worker fail.
+    #[cfg(debug_assertions)]
+    Fault {
+        /// How.
+        fault: Fault,
+    },
+}
+
+/// A failure a test injects into the worker (debug builds only).
+#[cfg(debug_assertions)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Fault {
+    /// The worker thread panics.
+    WorkerPanic,
+    /// The worker thread stops making progress.
+    WorkerHang,
 }
 
 /// The daemon's answer.

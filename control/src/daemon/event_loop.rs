@@ -39,6 +39,13 @@ const KERNEL_SETTLE: Duration = Duration::from_millis(50);
 const KERNEL_SETTLE_MAX: Duration = Duration::from_millis(500);
 /// How often the XDP program's log records are read.
 const XDP_LOG_POLL: Duration = Duration::from_millis(500);
+/// How often the worker's liveness is checked.
+const WATCHDOG_PERIOD: Duration = Duration::from_millis(500);
+/// A worker whose loop has not passed for this long hangs.
+const WORKER_HANG: Duration = Duration::from_secs(3);
+/// Exit status when the worker hung (the process ends without waiting for
+/// it; the kernel detaches every program with the process).
+const EXIT_WORKER_HUNG: i32 = 70;
 /// How often to re-plan while a VXLAN next hop is still unresolved.
 const UNRESOLVED_RETRY: Duration = Duration::from_millis(500);
 
@@ -81,6 +88,11 @@ pub enum DaemonError {
     /// The kernel notifications stopped.
     #[error("the netlink connection closed")]
     NetlinkClosed,
+    /// The dataplane worker thread died (a panic): the daemon exits so
+    /// that its supervisor restarts it; the kernel bridges forward
+    /// meanwhile.
+    #[error("the dataplane worker died")]
+    WorkerDied,
 }
 
 type ControlRequest = (Request, oneshot::Sender<Response>);
@@ -207,6 +219,8 @@ pub async fn serve(settings: Settings) -> Result<(), DaemonError> {
     let mut settle = Settle::default();
     let mut retry = tokio::time::interval(UNRESOLVED_RETRY);
     let mut log_poll = tokio::time::interval(XDP_LOG_POLL);
+    let mut watchdog = tokio::time::interval(WATCHDOG_PERIOD);
+    let mut liveness = Liveness::new(daemon.view().worker().heartbeat());
     tracing::info!(node = %settings.node, socket = %settings.socket.display(), "running");
 
     loop {
@@ -236,6 +250,22 @@ pub async fn serve(settings: Settings) -> Result<(), DaemonError> {
                 settle = Settle::default();
                 daemon.reconcile().await;
             }
+            _ = watchdog.tick() => {
+                let worker = daemon.view().worker();
+                if !worker.is_running() {
+                    tracing::error!("the dataplane worker died: stopping (the kernel bridges forward meanwhile)");
+                    return Err(DaemonError::WorkerDied);
+                }
+                if liveness.hung(worker.heartbeat(), std::time::Instant::now()) {
+                    tracing::error!(
+                        after = ?WORKER_HANG,
+                        "the dataplane worker hangs: exiting at once (the kernel bridges forward meanwhile)"
+                    );
+                    // Joining a hung thread would block for ever: end the
+                    // process, which detaches every program with it.
+                    std::process::exit(EXIT_WORKER_HUNG);
+                }
+            }
             _ = log_poll.tick(), if xdp_logs.is_some() => {
                 if let Some(logs) = xdp_logs.as_mut() {
                     logs.flush();
@@ -263,6 +293,33 @@ pub async fn serve(settings: Settings) -> Result<(), DaemonError> {
     let _ = std::fs::remove_file(&settings.socket);
     daemon.reconciler.shutdown();
     Ok(())
+}
+
+/// Whether the worker makes progress: its heartbeat must move at least
+/// once within [`WORKER_HANG`].
+#[derive(Clone, Copy, Debug)]
+struct Liveness {
+    beat: u64,
+    moved_at: std::time::Instant,
+}
+
+impl Liveness {
+    fn new(beat: u64) -> Liveness {
+        Liveness {
+            beat,
+            moved_at: std::time::Instant::now(),
+        }
+    }
+
+    /// Takes the heartbeat `beat` seen at `now`; true once it has not
+    /// moved for [`WORKER_HANG`].
+    fn hung(&mut self, beat: u64, now: std::time::Instant) -> bool {
+        if beat != self.beat {
+            self.beat = beat;
+            self.moved_at = now;
+        }
+        now.duration_since(self.moved_at) >= WORKER_HANG
+    }
 }
 
 /// When to re-plan after kernel notifications: [`KERNEL_SETTLE`] after the
@@ -296,6 +353,19 @@ impl Settle {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_still_heartbeat_is_a_hang_only_after_the_grace_time() {
+        let t0 = std::time::Instant::now();
+        let mut l = Liveness {
+            beat: 5,
+            moved_at: t0,
+        };
+        assert!(!l.hung(6, t0 + Duration::from_secs(2)));
+        assert!(!l.hung(6, t0 + Duration::from_secs(4)));
+        assert!(l.hung(6, t0 + Duration::from_secs(5)));
+        assert!(!l.hung(7, t0 + Duration::from_secs(6)));
+    }
 
     #[test]
     fn a_burst_settles_after_its_last_notification() {

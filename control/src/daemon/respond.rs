@@ -29,6 +29,20 @@ pub fn respond(daemon: &DaemonView, request: Request) -> Response {
         Request::Status => Ok(status(daemon)),
         Request::Reload => Ok(reload_result(daemon)),
         Request::Trace { frame } => trace(daemon, &frame),
+        #[cfg(debug_assertions)]
+        Request::Fault { fault } => {
+            use xsdn_dataplane::worker::WorkerFault;
+            let fault = match fault {
+                super::api::Fault::WorkerPanic => WorkerFault::Panic,
+                super::api::Fault::WorkerHang => WorkerFault::Hang,
+            };
+            tracing::warn!(?fault, "injecting a worker fault (test request)");
+            daemon
+                .worker()
+                .inject_fault(fault)
+                .map(|()| serde_json::json!({"injected": format!("{fault:?}")}))
+                .map_err(|e| e.to_string())
+        }
         Request::Show { table, filter } => check_filter(daemon, &filter).map(|()| match table {
             Table::Ports => ports(daemon, &filter),
             Table::Vnets => vnets(daemon, &filter),

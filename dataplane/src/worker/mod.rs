@@ -14,7 +14,7 @@ mod kernel_sync;
 
 use std::io;
 use std::os::fd::RawFd;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, mpsc};
 use std::thread::JoinHandle;
 use std::time::Duration;
@@ -121,6 +121,21 @@ enum Command {
     },
     SwapTables(Arc<Generation>),
     Query(Query),
+    /// Test builds only: make the worker fail ([`WorkerFault`]).
+    #[cfg(debug_assertions)]
+    Fault(WorkerFault),
+}
+
+/// A failure a test can inject into the worker (debug builds only), to
+/// prove that the daemon notices it.
+#[cfg(debug_assertions)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WorkerFault {
+    /// The worker thread panics.
+    Panic,
+    /// The worker thread stops making progress for good (it sleeps,
+    /// ignoring everything, until the process ends).
+    Hang,
 }
 
 /// The tables generations handed to the worker, kept here until the worker
@@ -170,6 +185,9 @@ pub struct WorkerHandle {
     thread: Option<JoinHandle<()>>,
     pipeline_counters: Arc<PipelineCounters>,
     handed: Mutex<Handed>,
+    /// Passes of the worker's loop so far (it passes at least every
+    /// [`IDLE_WAIT_MS`] while healthy).
+    beats: Arc<AtomicU64>,
 }
 
 impl WorkerHandle {
@@ -190,9 +208,11 @@ impl WorkerHandle {
             current: Arc::clone(&tables),
             generations: vec![Arc::new(first)],
         };
+        let beats = Arc::new(AtomicU64::new(0));
         let thread = {
             let waker = waker.clone();
             let stop = Arc::clone(&stop);
+            let beats = Arc::clone(&beats);
             let pipeline_counters = Arc::clone(&pipeline_counters);
             std::thread::Builder::new()
                 .name("xsdn-worker".into())
@@ -210,7 +230,7 @@ impl WorkerHandle {
                     let pipeline = Pipeline::new(tables, fdb, pipeline_counters);
                     let engine = Engine::new(xsk, pipeline);
                     let _ = ready_tx.send(Ok(()));
-                    run(engine, &receiver, &waker, &stop);
+                    run(engine, &receiver, &waker, &stop, &beats);
                 })
                 .map_err(WorkerError::Start)?
         };
@@ -226,7 +246,21 @@ impl WorkerHandle {
             thread: Some(thread),
             pipeline_counters,
             handed: Mutex::new(handed),
+            beats,
         })
+    }
+
+    /// A counter the worker advances on every pass of its loop, at least
+    /// every 100 ms while it is healthy: a value that stops moving means
+    /// the worker hangs.
+    pub fn heartbeat(&self) -> u64 {
+        self.beats.load(Ordering::Relaxed)
+    }
+
+    /// Test builds only: makes the worker fail as `fault` says.
+    #[cfg(debug_assertions)]
+    pub fn inject_fault(&self, fault: WorkerFault) -> Result<(), WorkerError> {
+        self.send(Command::Fault(fault))
     }
 
     fn send(&self, command: Command) -> Result<(), WorkerError> {
@@ -378,8 +412,15 @@ impl Drop for WorkerHandle {
     }
 }
 
-fn run(mut engine: Engine, commands: &mpsc::Receiver<Command>, waker: &Waker, stop: &AtomicBool) {
+fn run(
+    mut engine: Engine,
+    commands: &mpsc::Receiver<Command>,
+    waker: &Waker,
+    stop: &AtomicBool,
+    beats: &AtomicU64,
+) {
     while !stop.load(Ordering::Relaxed) {
+        beats.fetch_add(1, Ordering::Relaxed);
         while let Ok(command) = commands.try_recv() {
             handle(&mut engine, command);
         }
@@ -421,6 +462,12 @@ fn handle(engine: &mut Engine, command: Command) {
             let _ = reply.send(());
         }
         Command::SwapTables(generation) => engine.pipeline.swap_tables(&generation),
+        #[cfg(debug_assertions)]
+        Command::Fault(WorkerFault::Panic) => panic!("worker fault injected by a test"),
+        #[cfg(debug_assertions)]
+        Command::Fault(WorkerFault::Hang) => loop {
+            std::thread::sleep(Duration::from_secs(3600));
+        },
         Command::Query(query) => {
             let view = WorkerView {
                 pipeline: &engine.pipeline,
