@@ -6,7 +6,9 @@
 //! configuration with errors never replaces the one in force (it is
 //! reported and counted); the generation counts distinct configurations,
 //! so reading the same files again keeps it; change detection compares the
-//! size and modification time of every file [`load::load`] may read.
+//! size, modification time and content of every file [`load::load`] may
+//! read (pmxcfs keeps whole-second modification times, so an edit that
+//! keeps the size within the same second shows only in the content).
 
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
@@ -27,8 +29,13 @@ pub struct ReloadOutcome {
     pub messages: Vec<String>,
 }
 
-/// Size and modification time of each watched file (`None`: absent).
-type Fingerprint = Vec<(PathBuf, Option<(SystemTime, u64)>)>;
+/// Modification time, size and a hash of the content of each watched file
+/// (`None`: absent).
+type Fingerprint = Vec<(PathBuf, Option<(SystemTime, u64, u64)>)>;
+
+/// Files larger than this are told apart by time and size only (no
+/// configuration file of Proxmox's is near it).
+const HASHED_UP_TO: u64 = 4 << 20;
 
 /// The configuration in force and the reloads that led to it.
 #[derive(Debug)]
@@ -61,9 +68,18 @@ impl ConfigSource {
         load::watched_files(&self.path)
             .into_iter()
             .map(|p| {
-                let stamp = std::fs::metadata(&p)
-                    .ok()
-                    .map(|m| (m.modified().unwrap_or(SystemTime::UNIX_EPOCH), m.len()));
+                let stamp = std::fs::metadata(&p).ok().map(|m| {
+                    let hash = if m.len() <= HASHED_UP_TO {
+                        content_hash(&p)
+                    } else {
+                        0
+                    };
+                    (
+                        m.modified().unwrap_or(SystemTime::UNIX_EPOCH),
+                        m.len(),
+                        hash,
+                    )
+                });
                 (p, stamp)
             })
             .collect()
@@ -158,9 +174,50 @@ impl ConfigSource {
     }
 }
 
+/// A hash of `path`'s content (0 if it cannot be read).
+fn content_hash(path: &Path) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let Ok(bytes) = std::fs::read(path) else {
+        return 0;
+    };
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    bytes.hash(&mut h);
+    h.finish()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_edit_of_the_same_size_in_the_same_second_is_seen() {
+        let dir = std::env::temp_dir().join(format!("xsdn-config-same-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("dir");
+        let zones = dir.join("zones.cfg");
+        std::fs::write(&zones, "simple: z1\n").expect("write");
+        let when = std::fs::metadata(&zones)
+            .and_then(|m| m.modified())
+            .expect("mtime");
+        let mut source = ConfigSource::new(dir.clone());
+        assert!(source.reload().ok);
+        assert!(!source.changed());
+        // As pmxcfs may show it: another zone name of the same length, the
+        // modification time unchanged.
+        std::fs::write(&zones, "simple: z2\n").expect("write");
+        std::fs::File::options()
+            .write(true)
+            .open(&zones)
+            .and_then(|f| f.set_modified(when))
+            .expect("set mtime");
+        assert!(
+            source.changed(),
+            "a same-size edit within one second was missed"
+        );
+        assert!(source.reload().ok);
+        assert_eq!(source.generation(), 2);
+        std::fs::remove_dir_all(&dir).expect("cleanup");
+    }
 
     #[test]
     fn invalid_configurations_never_replace_the_one_in_force() {

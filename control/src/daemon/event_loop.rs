@@ -48,6 +48,8 @@ const WORKER_HANG: Duration = Duration::from_secs(3);
 const EXIT_WORKER_HUNG: i32 = 70;
 /// How often to re-plan while a VXLAN next hop is still unresolved.
 const UNRESOLVED_RETRY: Duration = Duration::from_millis(500);
+/// ...doubling while it stays unresolved (a peer that is down), up to this.
+const UNRESOLVED_RETRY_MAX: Duration = Duration::from_secs(10);
 
 /// Why the daemon could not start or had to stop.
 #[derive(Debug, thiserror::Error)]
@@ -217,13 +219,16 @@ pub async fn serve(settings: Settings) -> Result<(), DaemonError> {
     let mut sighup = on_signal(SignalKind::hangup(), "SIGHUP")?;
     let mut config_poll = tokio::time::interval(Duration::from_millis(settings.config_poll_ms));
     let mut settle = Settle::default();
-    let mut retry = tokio::time::interval(UNRESOLVED_RETRY);
+    let mut retry = Backoff::new(UNRESOLVED_RETRY, UNRESOLVED_RETRY_MAX);
     let mut log_poll = tokio::time::interval(XDP_LOG_POLL);
     let mut watchdog = tokio::time::interval(WATCHDOG_PERIOD);
     let mut liveness = Liveness::new(daemon.view().worker().heartbeat());
     tracing::info!(node = %settings.node, socket = %settings.socket.display(), "running");
 
     loop {
+        if !daemon.reconciler.has_unresolved() {
+            retry.reset(tokio::time::Instant::now());
+        }
         let settle_at = settle
             .deadline()
             .unwrap_or_else(|| tokio::time::Instant::now() + Duration::from_secs(3600));
@@ -271,7 +276,8 @@ pub async fn serve(settings: Settings) -> Result<(), DaemonError> {
                     logs.flush();
                 }
             }
-            _ = retry.tick(), if daemon.reconciler.has_unresolved() => {
+            _ = tokio::time::sleep_until(retry.next()), if daemon.reconciler.has_unresolved() => {
+                retry.fired(tokio::time::Instant::now());
                 daemon.reconcile().await;
             }
             Some((request, reply)) = control_rx.recv() => {
@@ -322,6 +328,44 @@ impl Liveness {
     }
 }
 
+/// Retries at growing intervals: `first`, then twice as long each time up
+/// to `max`, until [`Backoff::reset`].
+#[derive(Clone, Copy, Debug)]
+struct Backoff {
+    first: Duration,
+    max: Duration,
+    delay: Duration,
+    at: tokio::time::Instant,
+}
+
+impl Backoff {
+    fn new(first: Duration, max: Duration) -> Backoff {
+        Backoff {
+            first,
+            max,
+            delay: first,
+            at: tokio::time::Instant::now() + first,
+        }
+    }
+
+    /// When the next retry is due.
+    fn next(&self) -> tokio::time::Instant {
+        self.at
+    }
+
+    /// A retry ran at `now`: the next one waits twice as long.
+    fn fired(&mut self, now: tokio::time::Instant) {
+        self.delay = (self.delay * 2).min(self.max);
+        self.at = now + self.delay;
+    }
+
+    /// Nothing to retry: the next need starts again at `first`.
+    fn reset(&mut self, now: tokio::time::Instant) {
+        self.delay = self.first;
+        self.at = now + self.first;
+    }
+}
+
 /// When to re-plan after kernel notifications: [`KERNEL_SETTLE`] after the
 /// last one of a burst, but no later than [`KERNEL_SETTLE_MAX`] after its
 /// first.
@@ -365,6 +409,25 @@ mod tests {
         assert!(!l.hung(6, t0 + Duration::from_secs(4)));
         assert!(l.hung(6, t0 + Duration::from_secs(5)));
         assert!(!l.hung(7, t0 + Duration::from_secs(6)));
+    }
+
+    #[test]
+    fn retries_for_an_unresolved_peer_back_off_to_the_maximum() {
+        let t0 = tokio::time::Instant::now();
+        let mut b = Backoff::new(UNRESOLVED_RETRY, UNRESOLVED_RETRY_MAX);
+        b.reset(t0);
+        let mut now = t0;
+        let mut gaps = Vec::new();
+        for _ in 0..8 {
+            let at = b.next();
+            gaps.push(at - now);
+            now = at;
+            b.fired(now);
+        }
+        let ms: Vec<u128> = gaps.iter().map(Duration::as_millis).collect();
+        assert_eq!(ms, [500, 1000, 2000, 4000, 8000, 10000, 10000, 10000]);
+        b.reset(now);
+        assert_eq!(b.next() - now, UNRESOLVED_RETRY);
     }
 
     #[test]
