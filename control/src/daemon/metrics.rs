@@ -16,6 +16,17 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, oneshot};
 
+/// Connections served at once; more wait in the listen backlog until one
+/// ends, so a crowd of clients costs neither file descriptors nor renders
+/// beyond this.
+const MAX_CONNECTIONS: usize = 8;
+/// How long a client may take to send its request head.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(2);
+/// How long one connection may take in all.
+const CONNECTION_TIMEOUT: Duration = Duration::from_secs(5);
+/// Largest request head read.
+const MAX_HEAD: usize = 16 * 1024;
+
 /// Content type of the text format.
 pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
 
@@ -134,15 +145,23 @@ fn format_value(value: f64) -> String {
 
 /// Serves `GET /metrics` on `listener` until the task is dropped. Each
 /// scrape asks the owner of the state for the body through `scrapes` (the
-/// daemon's event loop renders it), so no state is shared.
+/// daemon's event loop renders it), so no state is shared. At most
+/// [`MAX_CONNECTIONS`] connections are served at once, each for at most
+/// [`CONNECTION_TIMEOUT`] (its request head within [`REQUEST_TIMEOUT`]).
 pub async fn serve_via(listener: TcpListener, scrapes: mpsc::Sender<oneshot::Sender<String>>) {
+    let slots = std::sync::Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
     loop {
+        // Accept only with a free slot: the others wait in the backlog.
+        let Ok(slot) = std::sync::Arc::clone(&slots).acquire_owned().await else {
+            return;
+        };
         let Ok((stream, _)) = listener.accept().await else {
             continue;
         };
         let scrapes = scrapes.clone();
         tokio::spawn(async move {
-            let _ = tokio::time::timeout(Duration::from_secs(10), answer(stream, scrapes)).await;
+            let _ = tokio::time::timeout(CONNECTION_TIMEOUT, answer(stream, scrapes)).await;
+            drop(slot);
         });
     }
 }
@@ -164,13 +183,25 @@ async fn answer(
 ) -> std::io::Result<()> {
     let mut request = Vec::with_capacity(1024);
     let mut buf = [0u8; 1024];
-    // Read the request head (up to a blank line, at most 16 KiB).
-    while !request.windows(4).any(|w| w == b"\r\n\r\n") && request.len() < 16 * 1024 {
-        let n = stream.read(&mut buf).await?;
-        if n == 0 {
-            break;
+    // Read the request head (up to a blank line, at most MAX_HEAD bytes),
+    // looking for the blank line only in what each read added.
+    let head = async {
+        while request.len() < MAX_HEAD {
+            let n = stream.read(&mut buf).await?;
+            if n == 0 {
+                break;
+            }
+            let from = request.len().saturating_sub(3);
+            request.extend_from_slice(&buf[..n]);
+            if request[from..].windows(4).any(|w| w == b"\r\n\r\n") {
+                break;
+            }
         }
-        request.extend_from_slice(&buf[..n]);
+        Ok::<(), std::io::Error>(())
+    };
+    match tokio::time::timeout(REQUEST_TIMEOUT, head).await {
+        Ok(result) => result?,
+        Err(_) => return Ok(()),
     }
     let head = String::from_utf8_lossy(&request);
     let mut first = head.lines().next().unwrap_or("").split_whitespace();
@@ -249,6 +280,61 @@ mod tests {
         assert_eq!(format_value(3.0), "3");
         assert_eq!(format_value(f64::NAN), "NaN");
         assert_eq!(format_value(f64::INFINITY), "+Inf");
+    }
+
+    fn open_fds() -> usize {
+        std::fs::read_dir("/proc/self/fd").map_or(0, |d| d.count())
+    }
+
+    /// Clients that connect and send nothing are accepted `MAX_CONNECTIONS`
+    /// at a time (the rest wait in the backlog, costing the daemon no file
+    /// descriptor) and each holds its slot for the request timeout at
+    /// most: a real scrape behind them is answered within seconds.
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_crowd_of_silent_clients_delays_a_scrape_but_does_not_stop_it() {
+        const CROWD: usize = 24;
+        let listener = bind("127.0.0.1:0".parse().expect("addr"))
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let (scrapes, mut requests) = mpsc::channel::<oneshot::Sender<String>>(4);
+        let server = tokio::spawn(serve_via(listener, scrapes));
+        let renderer = tokio::spawn(async move {
+            while let Some(reply) = requests.recv().await {
+                let _ = reply.send("xsdn_up 1\n".to_owned());
+            }
+        });
+        let before = open_fds();
+        let mut silent = Vec::new();
+        for _ in 0..CROWD {
+            silent.push(TcpStream::connect(addr).await.expect("connect"));
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        // This process holds the clients' ends too: CROWD of them, plus
+        // the connections the server accepted.
+        let accepted = open_fds().saturating_sub(before + CROWD);
+        assert!(
+            accepted <= MAX_CONNECTIONS,
+            "{accepted} silent connections accepted at once"
+        );
+        let started = std::time::Instant::now();
+        let mut s = TcpStream::connect(addr).await.expect("connect");
+        s.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
+            .await
+            .expect("write");
+        let mut answer = String::new();
+        tokio::time::timeout(Duration::from_secs(30), s.read_to_string(&mut answer))
+            .await
+            .expect("the scrape was never answered")
+            .expect("read");
+        assert!(answer.ends_with("xsdn_up 1\n"), "{answer}");
+        // CROWD silent clients, MAX_CONNECTIONS at a time, REQUEST_TIMEOUT
+        // each, then the scrape.
+        let bound = REQUEST_TIMEOUT * (CROWD / MAX_CONNECTIONS + 1) as u32;
+        assert!(started.elapsed() < bound, "{:?}", started.elapsed());
+        drop(silent);
+        server.abort();
+        renderer.abort();
     }
 
     #[tokio::test(flavor = "current_thread")]
