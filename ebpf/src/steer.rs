@@ -34,6 +34,10 @@ const IPPROTO_ICMPV6: u8 = 58;
 const ND_FIRST: u8 = 133;
 const ND_LAST: u8 = 137;
 const IPV6_HLEN: usize = 40;
+/// IPv4 "more fragments" flag in the flags/offset word.
+const IPV4_MORE_FRAGMENTS: u16 = 0x2000;
+/// IPv6 fragment header.
+const IPV6_EXT_FRAGMENT: u8 = 44;
 
 /// Classifies one frame: forward, redirect to AF_XDP, or pass.
 #[inline(always)]
@@ -128,6 +132,14 @@ fn steer_matched(ctx: &XdpContext, ifindex: u32) -> bool {
     let Some(udp_at) = udp_at else {
         return true;
     };
+    // A datagram to a VXLAN port that the kernel would have to reassemble
+    // or parse past extension headers goes to userspace, which drops and
+    // counts it, whatever its "VNI" bytes say: the kernel must never get
+    // it (its fail-open vxlan device accepts any source). Without its
+    // first fragment the kernel cannot reassemble the rest.
+    if needs_reassembly(ctx) {
+        return true;
+    }
     // VXLAN header after the 8-byte UDP header: flags, 3 reserved bytes,
     // then the VNI in the upper 24 bits of the second word.
     match read_be32(ctx, udp_at + 8 + 4) {
@@ -140,6 +152,36 @@ fn steer_matched(ctx: &XdpContext, ifindex: u32) -> bool {
             STEER.get_ptr(&vni).is_some()
         }
         None => false,
+    }
+}
+
+/// Whether an untagged IPv4 frame is a first fragment (more fragments
+/// follow), or an IPv6 frame reached its UDP header through a fragment
+/// header.
+#[inline(always)]
+fn needs_reassembly(ctx: &XdpContext) -> bool {
+    match read_be16(ctx, 12) {
+        Some(IPV4) => read_be16(ctx, ETH_HLEN + 6).is_some_and(|f| f & IPV4_MORE_FRAGMENTS != 0),
+        Some(IPV6) => read_u8(ctx, ETH_HLEN + 6) != Some(IPPROTO_UDP),
+        _ => false,
+    }
+}
+
+/// Offset of the UDP header of an IPv6 packet: right after the fixed
+/// header, or after a fragment header when it is the first fragment.
+/// `None` otherwise (not UDP, a later fragment, other extension headers:
+/// left to the kernel, see docs/reliability.md).
+#[inline(always)]
+fn ipv6_udp_offset(ctx: &XdpContext) -> Option<usize> {
+    const FRAGMENT_AT: usize = ETH_HLEN + IPV6_HLEN;
+    match read_u8(ctx, ETH_HLEN + 6)? {
+        IPPROTO_UDP => Some(FRAGMENT_AT),
+        IPV6_EXT_FRAGMENT => {
+            // Only the first fragment (offset 0) carries the UDP header.
+            let first = read_be16(ctx, FRAGMENT_AT + 2)? & 0xfff8 == 0;
+            (first && read_u8(ctx, FRAGMENT_AT)? == IPPROTO_UDP).then_some(FRAGMENT_AT + 8)
+        }
+        _ => None,
     }
 }
 
@@ -168,10 +210,7 @@ fn steer_key(ctx: &XdpContext, ifindex: u32) -> Option<(SteerKey, Option<usize>)
             (SteerKind::UdpDstPort, read_be16(ctx, udp_at + 2)?, Some(udp_at))
         }
         IPV6 => {
-            if read_u8(ctx, ETH_HLEN + 6)? != IPPROTO_UDP {
-                return None;
-            }
-            let udp_at = ETH_HLEN + IPV6_HLEN;
+            let udp_at = ipv6_udp_offset(ctx)?;
             (SteerKind::UdpDstPort, read_be16(ctx, udp_at + 2)?, Some(udp_at))
         }
         _ => return None,

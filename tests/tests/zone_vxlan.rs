@@ -590,3 +590,105 @@ fn kernel_vxlan_with_another_vni_on_the_same_port_stays_with_the_kernel() {
     d1.assert_running();
     d3.assert_running();
 }
+
+/// A crafted VXLAN datagram in two IPv4 fragments, the first carrying only
+/// the UDP header, from 192.168.0.9 (no peer) to node1: five of them.
+const FRAGMENTED_VXLAN: &str = r#"
+import socket, struct
+def csum(b):
+    if len(b) % 2: b += b'\0'
+    s = sum(struct.unpack('!%dH' % (len(b)//2), b))
+    while s >> 16: s = (s & 0xffff) + (s >> 16)
+    return (~s) & 0xffff
+def ip(src, dst, ident, flags_off, proto, payload):
+    h = struct.pack('!BBHHHBBH4s4s', 0x45, 0, 20 + len(payload), ident, flags_off, 64, proto, 0,
+                    socket.inet_aton(src), socket.inet_aton(dst))
+    return h[:10] + struct.pack('!H', csum(h)) + h[12:] + payload
+icmp = struct.pack('!BBHHH', 8, 0, 0, 0x77, 1) + b'x' * 32
+icmp = icmp[:2] + struct.pack('!H', csum(icmp)) + icmp[4:]
+inner_ip = ip('10.0.3.9', '10.0.3.100', 1, 0, 1, icmp)
+inner = bytes.fromhex('525400000001') + bytes.fromhex('525400000009') + b'\x08\x00' + inner_ip
+vxlan = struct.pack('!II', 0x08000000, 100000 << 8)
+udp_len = 8 + len(vxlan) + len(inner)
+udp = struct.pack('!HHHH', 40000, 4789, udp_len, 0)
+s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
+for n in range(5):
+    ident = 0x4000 + n
+    first = ip('192.168.0.9', '192.168.0.1', ident, 0x2000, 17, udp)           # MF, offset 0: the UDP header only
+    rest = ip('192.168.0.9', '192.168.0.1', ident, 1, 17, vxlan + inner)       # offset 8 bytes, last
+    s.sendto(first, ('192.168.0.1', 0))
+    s.sendto(rest, ('192.168.0.1', 0))
+"#;
+
+/// Fragmented VXLAN from a host that is no peer never reaches a guest,
+/// although node1 has the kernel's `vxlan_myvnet1` device (as Proxmox's
+/// generated configuration has it, for fail-open), which decapsulates
+/// whatever the kernel reassembles, from any source. The attacker's first
+/// fragment carries only the UDP header, so there is no VXLAN header to
+/// judge: the first fragment of any datagram to the VXLAN port goes to
+/// userspace, which drops and counts it, and the kernel never has all the
+/// pieces.
+#[test]
+fn fragmented_vxlan_from_a_non_peer_never_reaches_a_guest() {
+    let topo: Topology = examples::vxlan().guest(
+        GuestSpec::new("rogue", "switch", "br0")
+            .address("192.168.0.9/24")
+            .mac("52:54:00:00:00:99"),
+    );
+    let world = world(&topo);
+    let config = config(&world);
+    xsdn_testbed::kernel_vxlan(
+        &world,
+        "node1",
+        "myvnet1",
+        VNI,
+        "192.168.0.1",
+        &["192.168.0.2", "192.168.0.3"],
+    )
+    .expect("kernel vxlan device");
+    let d1 = start_daemon(&world, "node1", &config, &["tap101i0", "eno1"]);
+    let logs = || d1.diag(&world);
+    world
+        .ping("rogue", "192.168.0.1", 1, Duration::from_millis(100), None)
+        .expect("underlay ping");
+    let fragments = world
+        .capture(
+            "switch",
+            "node1",
+            "src host 192.168.0.9 and (ip[6:2] & 0x3fff != 0)",
+        )
+        .expect("capture");
+    let at_vm1 = world.capture("vm1", "eth0", "").expect("capture");
+    let before = d1.counters(&world);
+    world
+        .exec("rogue", &["python3", "-c", FRAGMENTED_VXLAN])
+        .expect("crafted fragments");
+    // Give the kernel time to reassemble and deliver, were it to.
+    std::thread::sleep(Duration::from_millis(500));
+    let after = d1.counters(&world);
+    let arrived = fragments.stop().expect("capture");
+    let seen = at_vm1.stop().expect("capture");
+    assert!(
+        arrived.len() >= 10,
+        "the rogue's fragments did not reach node1 ({} frames): the test proves nothing",
+        arrived.len()
+    );
+    let from_rogue = from_mac(&seen, [0x52, 0x54, 0, 0, 0, 9]);
+    assert!(
+        from_rogue.is_empty(),
+        "vm1 received {} frames of the non-peer's fragmented VXLAN: {:?}\n{}",
+        from_rogue.len(),
+        from_rogue.iter().map(|f| hex(f)).collect::<Vec<_>>(),
+        logs()
+    );
+    let counted = delta(
+        before.drop_anywhere("vxlan_fragment"),
+        after.drop_anywhere("vxlan_fragment"),
+    );
+    assert!(
+        counted >= 5,
+        "vxlan_fragment rose by {counted} for 5 fragmented datagrams\n{}",
+        after.0
+    );
+    d1.assert_running();
+}
