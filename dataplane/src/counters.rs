@@ -76,11 +76,14 @@ pub enum DropReason {
     /// Not enough room before or after the frame in its chunk for the
     /// rewritten frame.
     NoHeadroom,
+    /// A broadcast, multicast or unknown-unicast frame from a guest port
+    /// over its flood budget (`flood_rate`).
+    FloodRateLimited,
 }
 
 impl DropReason {
     /// Every reason, in counter order.
-    pub const ALL: [DropReason; 16] = [
+    pub const ALL: [DropReason; 17] = [
         DropReason::Malformed,
         DropReason::TxRingFull,
         DropReason::NoBuffer,
@@ -97,6 +100,7 @@ impl DropReason {
         DropReason::PortIsolated,
         DropReason::NoDestination,
         DropReason::NoHeadroom,
+        DropReason::FloodRateLimited,
     ];
 
     /// Stable snake_case name.
@@ -118,6 +122,7 @@ impl DropReason {
             DropReason::PortIsolated => "port_isolated",
             DropReason::NoDestination => "no_destination",
             DropReason::NoHeadroom => "no_headroom",
+            DropReason::FloodRateLimited => "flood_rate_limited",
         }
     }
 

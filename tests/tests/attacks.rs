@@ -3,16 +3,20 @@
 //!
 //! - A MAC flood from one guest fills its own VNet's share of the MAC
 //!   table only: guests of another VNet keep learning and talking.
+//! - A broadcast storm from one guest reaches its VNet at the guest
+//!   port's flood rate at most; the other VNet's traffic is untouched.
 
 mod common;
 
 use common::*;
+use xsdn_testbed::topology::GuestKind;
 use xsdn_testbed::{GuestSpec, NodeSpec, Topology};
 
 const ZONES: &str = "simple: simple1\n";
 const VNETS: &str = "vnet: vnet0\n\tzone simple1\n\nvnet: vnet1\n\tzone simple1\n";
 
-/// One node: the attacker vm1 in `vnet0`, vm3 and vm4 in `vnet1`.
+/// One node: the attacker vm1 in `vnet0` (with vm2 beside it), vm3 and vm4
+/// in `vnet1`.
 fn two_tenants() -> Topology {
     let vm = |name: &str, bridge: &str, addr: &str, n: u8| {
         GuestSpec::new(name, "node1", bridge)
@@ -22,6 +26,7 @@ fn two_tenants() -> Topology {
     Topology::new()
         .node(NodeSpec::new("node1").bridge("vnet0").bridge("vnet1"))
         .guest(vm("vm1", "vnet0", "10.0.0.1/24", 1))
+        .guest(vm("vm2", "vnet0", "10.0.0.2/24", 2))
         .guest(vm("vm3", "vnet1", "10.1.0.3/24", 3))
         .guest(vm("vm4", "vnet1", "10.1.0.4/24", 4))
 }
@@ -124,6 +129,97 @@ fn a_mac_flood_in_one_vnet_leaves_learning_in_another_alone() {
         leaked, 0,
         "vm1 received {leaked} frames of vnet1\n{}",
         after.0
+    );
+    d.assert_running();
+}
+
+/// Sends broadcast frames from `guest`'s `eth0` (its own MAC, EtherType
+/// 0x88b6) as fast as it can for `count` frames.
+fn broadcast_storm(world: &xsdn_testbed::World, guest: &str, count: u32) {
+    let script = format!(
+        "import socket\n\
+         s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)\n\
+         s.bind(('eth0', 0))\n\
+         src = s.getsockname()[4]\n\
+         frame = b'\\xff' * 6 + src + b'\\x88\\xb6' + b'\\x00' * 46\n\
+         for i in range({count}):\n\
+         \x20   try:\n\
+         \x20       s.send(frame)\n\
+         \x20   except BlockingIOError:\n\
+         \x20       pass\n"
+    );
+    world
+        .exec(guest, &["python3", "-c", &script])
+        .unwrap_or_else(|e| panic!("broadcast storm from {guest}: {e:#}"));
+}
+
+#[test]
+fn a_broadcast_storm_reaches_its_vnet_at_the_flood_rate_at_most() {
+    const RATE: u64 = 1000;
+    // Container guests: a veth takes a storm faster than a VM's tap relay.
+    let world = world(&two_tenants().with_guest_kind(GuestKind::Container));
+    let config = write_sdn(&world, "sdn", &[("zones.cfg", ZONES), ("vnets.cfg", VNETS)]);
+    let ports: Vec<String> = ["vm1", "vm2", "vm3", "vm4"]
+        .iter()
+        .map(|g| port(&world, g))
+        .collect();
+    let ports: Vec<&str> = ports.iter().map(String::as_str).collect();
+    let d = start_daemon_with(
+        &world,
+        "node1",
+        &config,
+        &ports,
+        &["--flood-rate", &RATE.to_string()],
+    );
+    let logs = || d.diag(&world);
+    assert_ping(&world, "vm1", "10.0.0.2", &quick(2), "vnet0", &logs);
+
+    let at_vm2 = world
+        .capture("vm2", "eth0", "ether proto 0x88b6")
+        .expect("capture");
+    let before = d.counters(&world);
+    let started = std::time::Instant::now();
+    broadcast_storm(&world, "vm1", 30_000);
+    // Unicast in the other VNet during the storm's aftermath: all of it.
+    assert_udp(
+        &world,
+        "vm3",
+        "vm4",
+        "10.1.0.4",
+        500,
+        "vnet1 during a storm in vnet0",
+        &logs,
+    );
+    let elapsed = started.elapsed();
+    let after = d.counters(&world);
+    let storm = at_vm2.stop().expect("capture");
+
+    let received = delta(
+        before.port(ports[0], "rx_packets"),
+        after.port(ports[0], "rx_packets"),
+    );
+    let limited = delta(
+        before.port_drop(ports[0], "flood_rate_limited"),
+        after.port_drop(ports[0], "flood_rate_limited"),
+    );
+    // The budget over the whole window, plus the burst (a tenth of a
+    // second's worth, at least 64).
+    let allowed = RATE * (elapsed.as_millis() as u64 + 1000) / 1000 + (RATE / 10).max(64);
+    assert!(
+        (storm.len() as u64) <= allowed,
+        "vm2 received {} storm frames in {elapsed:?} ({received} sent into the dataplane); the flood rate allows {allowed}\n{}",
+        storm.len(),
+        after.0
+    );
+    assert!(
+        received > allowed && limited >= received - allowed,
+        "the storm did not reach the dataplane as a storm ({received} frames, {limited} limited): the test proves nothing\n{}",
+        after.0
+    );
+    assert!(!storm.is_empty(), "nothing of vm1's broadcasts reached vm2");
+    eprintln!(
+        "storm: {received} frames into the dataplane, {limited} limited, {} at vm2 in {elapsed:?}",
+        storm.len()
     );
     d.assert_running();
 }

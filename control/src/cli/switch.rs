@@ -111,6 +111,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             fdb_capacity: args.fdb_size,
             fdb_age: None,
             fdb_max_per_vnet: None,
+            flood_rate: None,
         },
         Arc::new(tables),
     )?;

@@ -181,6 +181,7 @@ pub async fn serve(settings: Settings) -> Result<(), DaemonError> {
             fdb_capacity: settings.fdb_size,
             fdb_age: Some(Duration::from_secs(settings.fdb_age_secs)),
             fdb_max_per_vnet: Some(settings.fdb_max_per_vnet),
+            flood_rate: Some(settings.flood_rate),
             kernel_tier: settings.kernel_tier,
         },
         Arc::new(ForwardingTables::new()),

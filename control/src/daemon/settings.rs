@@ -17,6 +17,7 @@
 //! fdb_size = 16384               # MAC table capacity
 //! fdb_age_secs = 300             # MAC ageing time
 //! fdb_max_per_vnet = 4096        # most MACs learnt per VNet (a flood in one VNet cannot fill the table)
+//! flood_rate = 10000             # broadcast/multicast/unknown-unicast frames a guest port may flood per second (0: no limit)
 //! config_poll_ms = 1000          # how often the SDN files are checked for changes
 //! kernel_tier = true             # forward established traffic in the kernel (false: userspace only)
 //!
@@ -65,6 +66,8 @@ pub struct SettingsFile {
     pub fdb_age_secs: Option<u64>,
     /// Most MACs learnt per VNet.
     pub fdb_max_per_vnet: Option<usize>,
+    /// Flooded frames per guest port and second.
+    pub flood_rate: Option<u32>,
     /// Configuration poll interval in milliseconds.
     pub config_poll_ms: Option<u64>,
     /// Whether the kernel tier forwards established traffic.
@@ -203,6 +206,11 @@ pub struct Args {
     /// learn in [default: 4096].
     #[arg(long)]
     pub fdb_max_per_vnet: Option<usize>,
+    /// Broadcast, multicast and unknown-unicast frames each guest port may
+    /// make the dataplane flood per second; more are dropped and counted
+    /// as `flood_rate_limited` (0: no limit) [default: 10000].
+    #[arg(long)]
+    pub flood_rate: Option<u32>,
     /// How often to look for configuration changes, in milliseconds
     /// [default: 1000].
     #[arg(long)]
@@ -243,6 +251,8 @@ pub struct Settings {
     pub fdb_age_secs: u64,
     /// Most MACs learnt per VNet.
     pub fdb_max_per_vnet: usize,
+    /// Flooded frames per guest port and second (0: no limit).
+    pub flood_rate: u32,
     /// Configuration poll interval in milliseconds.
     pub config_poll_ms: u64,
     /// Whether the kernel tier forwards established traffic.
@@ -347,6 +357,7 @@ impl Settings {
                 .or(file.fdb_max_per_vnet)
                 .unwrap_or(4096)
                 .max(1),
+            flood_rate: args.flood_rate.or(file.flood_rate).unwrap_or(10_000),
             config_poll_ms: args
                 .config_poll_ms
                 .or(file.config_poll_ms)

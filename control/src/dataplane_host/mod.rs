@@ -102,6 +102,9 @@ pub struct HostConfig {
     pub fdb_age: Option<Duration>,
     /// Most MACs learnt per VNet (`None`: the worker's default).
     pub fdb_max_per_vnet: Option<usize>,
+    /// Flooded frames per guest port and second (`None`: the worker's
+    /// default; 0: no limit).
+    pub flood_rate: Option<u32>,
     /// Forward established traffic in the kernel tier (guest ports get the
     /// tc program, misses reach userspace through the punt device).
     pub kernel_tier: bool,
@@ -136,6 +139,7 @@ impl DataplaneHost {
                 fdb_capacity: config.fdb_capacity,
                 fdb_age: config.fdb_age.unwrap_or(defaults.fdb_age),
                 fdb_max_per_vnet: config.fdb_max_per_vnet.unwrap_or(defaults.fdb_max_per_vnet),
+                flood_rate: config.flood_rate.unwrap_or(defaults.flood_rate),
                 ..defaults
             },
             tables,

@@ -68,6 +68,7 @@ mod checksum_fix;
 mod classify;
 mod encap;
 pub mod fdb;
+mod flood_limit;
 mod forward;
 mod generation;
 mod key;
@@ -88,6 +89,8 @@ mod tests_vxlan;
 
 use std::cell::Cell;
 use std::sync::Arc;
+
+use flood_limit::FloodLimit;
 
 use crate::counters::DropReason;
 use crate::tables::{ForwardingTables, MAX_VXLAN_PORTS, PortSlot, VtepIdx};
@@ -216,6 +219,10 @@ pub struct Pipeline {
     ip_ident: Cell<u16>,
     /// The `now` of the last aging step.
     last_sweep: Option<Tick>,
+    /// Flooded frames per guest port and second.
+    flood_limit: FloodLimit,
+    /// The `now` of the frame being walked.
+    clock: Cell<Tick>,
 }
 
 impl Pipeline {
@@ -233,9 +240,19 @@ impl Pipeline {
             vxlan_ports: heapless::Vec::new(),
             ip_ident: Cell::new(0),
             last_sweep: None,
+            flood_limit: FloodLimit::new(0),
+            clock: Cell::new(0),
         };
         pipeline.set_tables(tables);
         pipeline
+    }
+
+    /// Limits the broadcast, multicast and unknown-unicast frames each
+    /// guest port may flood to `per_second` (0: no limit; `now` ticks
+    /// are then read as milliseconds). Frames over it are dropped as
+    /// `flood_rate_limited`.
+    pub fn set_flood_rate(&mut self, per_second: u32) {
+        self.flood_limit = FloodLimit::new(per_second);
     }
 
     /// The current tables.

@@ -100,6 +100,7 @@ impl Pipeline {
         observer: &mut O,
     ) -> Fate {
         let mut found = Found::NONE;
+        self.clock.set(now);
         if let Err(fate) = self.classify_frame(ingress, &mut rx, observer, &mut found) {
             return fate;
         }
@@ -306,6 +307,13 @@ impl Pipeline {
         observer: &mut O,
     ) -> Fate {
         let tables = &*self.tables;
+        if O::LIVE
+            && let Source::Guest(port) = found.source
+            && !self.flood_limit.allow(port, self.clock.get())
+        {
+            let reason = DropReason::FloodRateLimited;
+            return self.drop_frame(ingress, Some(found.bd), Stage::Egress, reason, observer);
+        }
         observer.flooded(found.bd, &found.dst);
         let mut pending: Option<Action> = None;
         for output in Flood::new(tables, found.bd, found.source) {

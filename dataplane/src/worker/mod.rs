@@ -50,6 +50,9 @@ pub struct WorkerConfig {
     pub fdb_age: Duration,
     /// Most MACs learning gives one VNet (bridge domain).
     pub fdb_max_per_vnet: usize,
+    /// Broadcast, multicast and unknown-unicast frames each guest port may
+    /// flood per second (0: no limit).
+    pub flood_rate: u32,
     /// Number of per-VNet counter slots.
     pub vnet_counter_slots: usize,
 }
@@ -61,6 +64,7 @@ impl Default for WorkerConfig {
             fdb_capacity: 16384,
             fdb_age: Duration::from_secs(300),
             fdb_max_per_vnet: 4096,
+            flood_rate: 10_000,
             vnet_counter_slots: 4096,
         }
     }
@@ -227,7 +231,8 @@ impl WorkerHandle {
                     let age = config.fdb_age.as_millis() as Tick;
                     let fdb = Fdb::new(config.fdb_capacity, age.max(1))
                         .with_domain_limit(config.fdb_max_per_vnet);
-                    let pipeline = Pipeline::new(tables, fdb, pipeline_counters);
+                    let mut pipeline = Pipeline::new(tables, fdb, pipeline_counters);
+                    pipeline.set_flood_rate(config.flood_rate);
                     let engine = Engine::new(xsk, pipeline);
                     let _ = ready_tx.send(Ok(()));
                     run(engine, &receiver, &waker, &stop, &beats);
