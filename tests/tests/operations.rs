@@ -236,6 +236,12 @@ fn a_reload_under_traffic_loses_nothing_and_a_bad_config_changes_nothing() {
         reload.stdout,
         reload.stderr
     );
+    // The reload must have happened while the datagrams flowed, or this
+    // test proves nothing about reloads under traffic.
+    assert!(
+        sender.is_running(),
+        "the sender finished before the valid reload: no traffic crossed it"
+    );
     // The daemon may also have noticed the files change by itself: the
     // accepted generation is whatever it is now, past the first one.
     let accepted = daemon.status(&world).expect("status")["config_generation"]
@@ -249,6 +255,10 @@ fn a_reload_under_traffic_loses_nothing_and_a_bad_config_changes_nothing() {
     )
     .expect("write");
     let rejected = daemon.cli(&world, &["reload"]).expect("reload");
+    assert!(
+        sender.is_running(),
+        "the sender finished before the rejected reload: no traffic crossed it"
+    );
     assert_eq!(
         rejected.status.code(),
         Some(1),
