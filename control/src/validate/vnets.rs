@@ -276,12 +276,16 @@ pub fn check_subnets(cfg: &SdnConfig, sink: &mut Sink) {
                     format!("gateway {gw} is not of the subnet's address family"),
                 );
             } else if !(net.contains(&gw) || (gw.is_ipv4() && cidr.prefix_len() == 32)) {
-                // reference: outside the subnet only for routed IPv4 /32
-                sink.error(
+                // reference: accepted (its own test cases have one); the
+                // address is put on the VNet bridge as configured, but
+                // guests of the subnet cannot reach it on-link.
+                sink.warn(
                     &s.origin,
                     &l,
                     Some("gateway"),
-                    format!("gateway {gw} is outside {net}"),
+                    format!(
+                        "gateway {gw} is outside {net}: configured as written (Proxmox accepts it), but guests in {net} cannot reach it on-link"
+                    ),
                 );
             } else if gw.is_ipv4()
                 && cidr.prefix_len() < 31

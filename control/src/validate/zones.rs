@@ -147,12 +147,15 @@ fn evpn(sink: &mut Sink, cfg: &SdnConfig, z: &Zone) {
                 format!("'{p}' is not a valid node name"),
             );
         } else if !z.is_exit_node(p) {
-            // xsdn: the reference silently treats every exit node as secondary
-            sink.error(
+            // xsdn: Proxmox accepts it and treats every exit node as
+            // secondary; so does xsdn, saying so.
+            sink.warn(
                 &z.origin,
                 &l,
                 Some("exitnodes-primary"),
-                format!("primary exit node '{p}' is not listed in 'exitnodes'"),
+                format!(
+                    "primary exit node '{p}' is not listed in 'exitnodes': every exit node is treated as secondary (as Proxmox does)"
+                ),
             );
         }
     }
