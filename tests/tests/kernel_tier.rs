@@ -10,7 +10,9 @@
 //!   isolation with the kernel tier on);
 //! - a reload that changes a VNet's tag: frames leave with the new tag at
 //!   once, never the old one;
-//! - a VXLAN peer's next hop that changes its MAC: the outer headers follow.
+//! - a VXLAN peer's next hop that changes its MAC: the outer headers follow;
+//! - a VM that migrates behind another VTEP: frames to its MAC follow it
+//!   to the new VTEP at once.
 //!
 //! And a MAC whose traffic only the kernel tier carries does not age out
 //! while it talks.
@@ -513,4 +515,101 @@ fn macs_whose_traffic_the_kernel_tier_carries_do_not_age_out() {
         "no age refreshed from the kernel tier: {}",
         status["kernel_tier"]
     );
+}
+
+/// A VM migrates from node3 to node2 (its MAC now speaks from node2's
+/// VTEP, as after a live migration): node1's kernel tier, which held the
+/// MAC behind node3, sends its frames to node2 from the first reply on.
+#[test]
+fn a_vm_that_migrates_behind_another_vtep_is_followed() {
+    let topo = examples::vxlan().guest(
+        GuestSpec::new("vm3", "node2", "myvnet1")
+            .address("10.0.3.102/24")
+            .mac(&mac_str(vm_mac(3)))
+            .mtu(1450),
+    );
+    let world = world(&topo);
+    let config = write_sdn(
+        &world,
+        "sdn",
+        &[
+            (
+                "zones.cfg",
+                "vxlan: myvxlanzone\n\tpeers 192.168.0.1,192.168.0.2,192.168.0.3\n\tmtu 1450\n",
+            ),
+            (
+                "vnets.cfg",
+                "vnet: myvnet1\n\tzone myvxlanzone\n\ttag 100000\n",
+            ),
+        ],
+    );
+    let (p1, p2, p3) = (
+        port(&world, "vm1"),
+        port(&world, "vm2"),
+        port(&world, "vm3"),
+    );
+    let d1 = start_daemon(&world, "node1", &config, &[&p1, "eno1"]);
+    let d2 = start_daemon(&world, "node2", &config, &[&p3, "eno1"]);
+    let d3 = start_daemon(&world, "node3", &config, &[&p2, "eno1"]);
+    let logs = || {
+        format!(
+            "{}\n{}\n{}",
+            d1.diag(&world),
+            d2.diag(&world),
+            d3.diag(&world)
+        )
+    };
+    assert_ping(
+        &world,
+        "vm1",
+        "10.0.3.101",
+        &quick(2),
+        "to vm2 on node3",
+        &logs,
+    );
+    let vm2_mac = mac_str(vm_mac(2));
+    let behind = |vtep: &str| {
+        d1.show(&world, "kernel").as_array().is_some_and(|a| {
+            a.iter().any(|e| {
+                e["mac"] == vm2_mac.as_str()
+                    && e["action"]["dst"] == vtep
+                    && e["state"] == "current"
+            })
+        })
+    };
+    assert!(behind("192.168.0.3"), "{}", d1.show(&world, "kernel"));
+
+    // The migration: vm2 stops on node3, and vm3 on node2 takes its MAC
+    // and address and speaks first (as a migrated VM announces itself).
+    world
+        .exec("vm2", &["ip", "link", "set", "eth0", "down"])
+        .expect("vm2 down");
+    for args in [
+        &["ip", "link", "set", "eth0", "address", vm2_mac.as_str()][..],
+        &["ip", "addr", "add", "10.0.3.101/24", "dev", "eth0"],
+    ] {
+        world.exec("vm3", args).expect("vm3 takes vm2's identity");
+    }
+    let announce = PingOpts {
+        source: Some("10.0.3.101".into()),
+        ..quick(3)
+    };
+    let r = world
+        .ping_with("vm3", "10.0.3.100", &announce)
+        .expect("ping");
+    assert!(
+        r.all_received(),
+        "vm1's replies did not follow the migrated MAC to node2: {r:?}\n{}",
+        logs()
+    );
+    assert!(
+        wait_until(Duration::from_secs(2), || behind("192.168.0.2")),
+        "node1's kernel tier still holds the MAC elsewhere: {}",
+        d1.show(&world, "kernel")
+    );
+    let before = d1.counters(&world);
+    let r = udp(&world, "vm1", "vm3", "10.0.3.101", 200);
+    let after = d1.counters(&world);
+    assert!(r.all_ok(), "after the migration: {r:?}\n{}", logs());
+    assert_kernel_tier_carried(&before, &after, &p1, "after the migration");
 }
