@@ -179,6 +179,54 @@ fn kill9_fails_open_restart_takes_over_sigterm_detaches() {
     d3.assert_running();
 }
 
+/// The managed neighbour entries the daemon asks the kernel for (so VXLAN
+/// next hops resolve before the first frame) are its own: a clean stop
+/// removes them.
+#[test]
+fn a_clean_stop_removes_the_managed_neighbour_entries_it_made() {
+    let world = world(&examples::vxlan());
+    let config = write_sdn(
+        &world,
+        "sdn",
+        &[("zones.cfg", VX_ZONES), ("vnets.cfg", VX_VNETS)],
+    );
+    let managed = || {
+        world
+            .exec("node1", &["ip", "-d", "neigh", "show"])
+            .map(|o| {
+                o.stdout
+                    .lines()
+                    .filter(|l| l.contains("managed"))
+                    .map(str::to_owned)
+                    .collect::<Vec<_>>()
+            })
+            .unwrap_or_default()
+    };
+    assert!(
+        managed().is_empty(),
+        "managed entries before any daemon: {:?}",
+        managed()
+    );
+    let d1 = start_daemon(&world, "node1", &config, &["tap101i0", "eno1"]);
+    assert!(
+        wait_until(Duration::from_secs(5), || !managed().is_empty()),
+        "the daemon made no managed neighbour entry for its unresolved peers: the test proves nothing\n{}",
+        d1.diag(&world)
+    );
+    let out = d1.proc.stop_with(Duration::from_secs(5)).expect("SIGTERM");
+    assert!(
+        out.status.success(),
+        "SIGTERM: {}\n{}",
+        out.status,
+        out.stderr
+    );
+    assert!(
+        managed().is_empty(),
+        "managed neighbour entries left behind: {:?}",
+        managed()
+    );
+}
+
 /// A simple zone on node1 (`vnet0`: vm1, vm2), a bridge `parking` outside
 /// the configuration (vm3, vm4).
 fn ports_topology() -> Topology {

@@ -298,6 +298,7 @@ pub async fn serve(settings: Settings) -> Result<(), DaemonError> {
         task.abort();
     }
     let _ = std::fs::remove_file(&settings.socket);
+    daemon.reconciler.forget_neighbours().await;
     daemon.reconciler.shutdown();
     Ok(())
 }

@@ -39,6 +39,9 @@ pub struct Reconciler {
     slots: SlotAllocator,
     generations: Generations,
     applied: Applied,
+    /// Managed neighbour entries this daemon created, removed again when
+    /// it stops.
+    managed: std::collections::BTreeSet<(u32, IpAddr)>,
 }
 
 /// How a planned port is taken over: guest ports by the tc program when
@@ -86,6 +89,7 @@ impl Reconciler {
             slots: SlotAllocator::default(),
             generations: Generations::default(),
             applied: Applied::new(host),
+            managed: std::collections::BTreeSet::new(),
         }
     }
 
@@ -126,8 +130,14 @@ impl Reconciler {
             &mut self.slots,
         );
         for &(ifindex, ip) in &plan.unresolved {
-            if let Err(e) = self.kernel.ensure_managed_neighbour(ifindex, ip).await {
-                tracing::warn!(%ip, error = %error_chain(&e), "asking the kernel to resolve a VXLAN next hop");
+            match self.kernel.ensure_managed_neighbour(ifindex, ip).await {
+                Ok(true) => {
+                    self.managed.insert((ifindex, ip));
+                }
+                Ok(false) => {}
+                Err(e) => {
+                    tracing::warn!(%ip, error = %error_chain(&e), "asking the kernel to resolve a VXLAN next hop");
+                }
             }
         }
         if plan.diagnostics != self.applied.diagnostics() {
@@ -267,6 +277,16 @@ impl Reconciler {
                 Err(e) => {
                     tracing::error!(port = %planned.name, error = %error_chain(&e), "taking the port over")
                 }
+            }
+        }
+    }
+
+    /// Removes the managed neighbour entries this daemon created (the
+    /// kernel keeps resolving next hops on demand without them).
+    pub async fn forget_neighbours(&mut self) {
+        for (ifindex, ip) in std::mem::take(&mut self.managed) {
+            if let Err(e) = self.kernel.delete_neighbour(ifindex, ip).await {
+                tracing::debug!(%ip, error = %error_chain(&e), "removing a managed neighbour entry");
             }
         }
     }

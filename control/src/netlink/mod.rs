@@ -168,12 +168,13 @@ impl Kernel {
 
     /// Asks the kernel to keep `ip` on `ifindex` resolved on its own
     /// (`ip neigh add IP dev IF managed`), so VXLAN next hops are known
-    /// before the first frame. Existing entries are left alone.
+    /// before the first frame. Existing entries are left alone. True if an
+    /// entry was created (the caller removes it when done with it).
     pub async fn ensure_managed_neighbour(
         &self,
         ifindex: u32,
         ip: IpAddr,
-    ) -> Result<(), KernelError> {
+    ) -> Result<bool, KernelError> {
         // A managed entry has no state of its own (NUD_NONE, as `ip neigh
         // add ... managed` sends); rtnetlink's default, PERMANENT, makes the
         // kernel refuse the flag with EINVAL.
@@ -186,11 +187,30 @@ impl Kernel {
             .attributes
             .push(NeighbourAttribute::ExtFlags(NeighbourExtFlags::Managed));
         match add.execute().await {
-            Ok(()) => Ok(()),
+            Ok(()) => Ok(true),
             // EEXIST: an entry is already there (resolved or managed).
-            Err(rtnetlink::Error::NetlinkError(e)) if e.raw_code() == -libc::EEXIST => Ok(()),
+            Err(rtnetlink::Error::NetlinkError(e)) if e.raw_code() == -libc::EEXIST => Ok(false),
             Err(source) => Err(KernelError::Request {
                 what: "neighbour add",
+                source,
+            }),
+        }
+    }
+
+    /// Removes the neighbour entry of `ip` on `ifindex` (`ip neigh del`).
+    pub async fn delete_neighbour(&self, ifindex: u32, ip: IpAddr) -> Result<(), KernelError> {
+        let mut request = self
+            .handle
+            .neighbours()
+            .add(ifindex, ip)
+            .state(NeighbourState::None);
+        let message = request.message_mut().clone();
+        match self.handle.neighbours().del(message).execute().await {
+            Ok(()) => Ok(()),
+            // ENOENT: already gone.
+            Err(rtnetlink::Error::NetlinkError(e)) if e.raw_code() == -libc::ENOENT => Ok(()),
+            Err(source) => Err(KernelError::Request {
+                what: "neighbour del",
                 source,
             }),
         }
