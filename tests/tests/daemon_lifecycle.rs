@@ -496,6 +496,13 @@ fn worker_failure_ends_the_daemon_and_fails_open(fault: &str, status: i32) {
         &format!(r#"{{"request":"fault","fault":"{fault}"}}"#),
     );
     assert!(answer.contains(r#""ok":true"#), "fault request: {answer}");
+    let injected = std::time::Instant::now();
+    // Scrape-like requests while the worker is failing must not hold the
+    // daemon (its watchdog runs on the same loop): a few `status` calls,
+    // each asking the worker.
+    for _ in 0..3 {
+        let _ = d.cli(&world, &["status"]);
+    }
     let exit = d
         .proc
         .wait(Duration::from_secs(8))
@@ -506,6 +513,11 @@ fn worker_failure_ends_the_daemon_and_fails_open(fault: &str, status: i32) {
                 logs()
             )
         });
+    assert!(
+        injected.elapsed() < Duration::from_secs(8),
+        "the daemon took {:?} to end after a worker {fault}",
+        injected.elapsed()
+    );
     assert_eq!(
         exit.code(),
         Some(status),

@@ -36,8 +36,13 @@ const IDLE_WAIT_MS: i32 = 100;
 /// (transmit completions, held frames, a kernel-tier resynchronization),
 /// in ms.
 const PENDING_WAIT_MS: i32 = 5;
-/// How long the daemon waits for the worker to answer a command.
+/// How long the daemon waits for the worker to carry out a command that
+/// opens or closes sockets.
 const COMMAND_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long the daemon waits for the worker to answer a query (it answers
+/// between two batches, within milliseconds when healthy): a hung worker
+/// must not hold the daemon's event loop, and its watchdog, for long.
+const QUERY_TIMEOUT: Duration = Duration::from_secs(1);
 
 /// Settings of one worker.
 #[derive(Clone, Copy, Debug)]
@@ -378,8 +383,8 @@ impl WorkerHandle {
             let _ = reply.send(f(view));
         })))?;
         answer
-            .recv_timeout(COMMAND_TIMEOUT)
-            .map_err(|_| WorkerError::Timeout(COMMAND_TIMEOUT))
+            .recv_timeout(QUERY_TIMEOUT)
+            .map_err(|_| WorkerError::Timeout(QUERY_TIMEOUT))
     }
 
     /// Per-port counters, indexed by port slot index.
