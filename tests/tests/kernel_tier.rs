@@ -24,7 +24,7 @@ use std::time::Duration;
 
 use common::*;
 use xsdn_testbed::examples;
-use xsdn_testbed::pcap::TPID_8021Q;
+use xsdn_testbed::pcap::{CapturedFrame, TPID_8021Q};
 use xsdn_testbed::{GuestSpec, NodeSpec, PingOpts, Topology, UdpOpts, World, wait_until};
 
 const ZONES: &str = "simple: simple1\n";
@@ -56,6 +56,46 @@ fn udp(world: &World, from: &str, to: &str, dst: &str, count: u32) -> xsdn_testb
     world
         .udp_exchange(from, to, dst, &opts)
         .unwrap_or_else(|e| panic!("UDP {from} -> {to}: {e:#}"))
+}
+
+/// vm1 reaches vm2 at `dst` and the kernel tier carries vm1's datagrams
+/// (node1's daemon `d1`, vm1's port `p1`).
+fn kernel_tier_carries(world: &World, d1: &Daemon, p1: &str, what: &str, logs: Logs<'_>) {
+    assert_ping(world, "vm1", "10.0.3.101", &quick(2), what, logs);
+    let before = d1.counters(world);
+    assert_udp(world, "vm1", "vm2", "10.0.3.101", 200, what, logs);
+    let after = d1.counters(world);
+    assert_kernel_tier_carried(&before, &after, p1, what);
+}
+
+/// Writes `vnets` and reloads `daemons`; then (a reload that changes a
+/// VNet's encapsulation forgets its MACs: a round trip teaches them again)
+/// sends 200 datagrams vm1 -> vm2 while node1's link is captured with
+/// `filter`. Checks that all arrived and that the kernel tier carried them
+/// on `p1`; returns the frames captured.
+fn reload_and_send(
+    world: &World,
+    daemons: &[&Daemon],
+    p1: &str,
+    vnets: &str,
+    filter: &str,
+    what: &str,
+    logs: Logs<'_>,
+) -> Vec<CapturedFrame> {
+    write_sdn(world, "sdn", &[("vnets.cfg", vnets)]);
+    for d in daemons {
+        let out = d.cli(world, &["reload"]);
+        assert!(out.status.success(), "reload: {}\n{}", out.stderr, logs());
+    }
+    let wire = world.capture("switch", "node1", filter).expect("capture");
+    assert_ping(world, "vm1", "10.0.3.101", &quick(2), what, logs);
+    let before = daemons[0].counters(world);
+    let r = udp(world, "vm1", "vm2", "10.0.3.101", 200);
+    let after = daemons[0].counters(world);
+    let frames = wire.stop().expect("capture");
+    assert!(r.all_ok(), "{what}: {r:?}\n{}", logs());
+    assert_kernel_tier_carried(&before, &after, p1, what);
+    frames
 }
 
 /// Pins `ip`'s neighbour entry in `guest` to `mac`, so the guest keeps
@@ -243,26 +283,9 @@ fn a_reload_that_changes_the_tag_is_followed_at_once() {
     let d1 = start_daemon(&world, "node1", &config, &[&p1, "eno1"]);
     let d2 = start_daemon(&world, "node2", &config, &[&p2, "eno1"]);
     let logs = || format!("{}\n{}", d1.diag(&world), d2.diag(&world));
-    assert_ping(&world, "vm1", "10.0.3.101", &quick(2), "tag 10", &logs);
-    let before = d1.counters(&world);
-    assert_udp(&world, "vm1", "vm2", "10.0.3.101", 200, "tag 10", &logs);
-    let after = d1.counters(&world);
-    assert_kernel_tier_carried(&before, &after, &p1, "tag 10");
+    kernel_tier_carries(&world, &d1, &p1, "tag 10", &logs);
 
-    write_sdn(&world, "sdn", &[("vnets.cfg", &vnets(20))]);
-    for d in [&d1, &d2] {
-        let out = d.cli(&world, &["reload"]);
-        assert!(out.status.success(), "reload: {}\n{}", out.stderr, logs());
-    }
-    let wire = world.capture("switch", "node1", "").expect("capture");
-    // A reload that changes a VNet's tag forgets its MACs: a round trip
-    // teaches them again.
-    assert_ping(&world, "vm1", "10.0.3.101", &quick(2), "tag 20", &logs);
-    let before = d1.counters(&world);
-    let r = udp(&world, "vm1", "vm2", "10.0.3.101", 200);
-    let after = d1.counters(&world);
-    let frames = wire.stop().expect("capture");
-    assert!(r.all_ok(), "after the reload to tag 20: {r:?}\n{}", logs());
+    let frames = reload_and_send(&world, &[&d1, &d2], &p1, &vnets(20), "", "tag 20", &logs);
     let ours = from_mac(&frames, vm_mac(1));
     assert!(!ours.is_empty(), "no frame of vm1 on the underlay");
     for f in &ours {
@@ -273,7 +296,6 @@ fn a_reload_that_changes_the_tag_is_followed_at_once() {
             hex(f)
         );
     }
-    assert_kernel_tier_carried(&before, &after, &p1, "tag 20");
     // The entries written for tag 10 are freed once the tables are
     // written again for tag 20.
     let swept = wait_until(Duration::from_secs(5), || {
@@ -309,11 +331,7 @@ fn a_vxlan_next_hop_that_changes_its_mac_is_followed() {
     let d1 = start_daemon(&world, "node1", &config, &[&p1, "eno1"]);
     let d3 = start_daemon(&world, "node3", &config, &[&p2, "eno1"]);
     let logs = || format!("{}\n{}", d1.diag(&world), d3.diag(&world));
-    assert_ping(&world, "vm1", "10.0.3.101", &quick(2), "VXLAN", &logs);
-    let before = d1.counters(&world);
-    assert_udp(&world, "vm1", "vm2", "10.0.3.101", 200, "VXLAN", &logs);
-    let after = d1.counters(&world);
-    assert_kernel_tier_carried(&before, &after, &p1, "VXLAN");
+    kernel_tier_carries(&world, &d1, &p1, "VXLAN", &logs);
 
     // node3's underlay address moves to another MAC (a replaced NIC), and
     // node1's kernel learns it.
@@ -634,29 +652,16 @@ fn a_reload_that_changes_the_vni_is_followed_at_once() {
     let d1 = start_daemon(&world, "node1", &config, &[&p1, "eno1"]);
     let d3 = start_daemon(&world, "node3", &config, &[&p2, "eno1"]);
     let logs = || format!("{}\n{}", d1.diag(&world), d3.diag(&world));
-    assert_ping(&world, "vm1", "10.0.3.101", &quick(2), "VNI 100000", &logs);
-    let before = d1.counters(&world);
-    assert_udp(&world, "vm1", "vm2", "10.0.3.101", 200, "VNI 100000", &logs);
-    let after = d1.counters(&world);
-    assert_kernel_tier_carried(&before, &after, &p1, "VNI 100000");
+    kernel_tier_carries(&world, &d1, &p1, "VNI 100000", &logs);
 
-    write_sdn(&world, "sdn", &[("vnets.cfg", &vnets(200_000))]);
-    for d in [&d1, &d3] {
-        let out = d.cli(&world, &["reload"]);
-        assert!(out.status.success(), "reload: {}\n{}", out.stderr, logs());
-    }
-    let wire = world
-        .capture("switch", "node1", "udp port 4789")
-        .expect("capture");
-    assert_ping(&world, "vm1", "10.0.3.101", &quick(2), "VNI 200000", &logs);
-    let before = d1.counters(&world);
-    let r = udp(&world, "vm1", "vm2", "10.0.3.101", 200);
-    let after = d1.counters(&world);
-    let frames = wire.stop().expect("capture");
-    assert!(
-        r.all_ok(),
-        "after the reload to VNI 200000: {r:?}\n{}",
-        logs()
+    let frames = reload_and_send(
+        &world,
+        &[&d1, &d3],
+        &p1,
+        &vnets(200_000),
+        "udp port 4789",
+        "VNI 200000",
+        &logs,
     );
     let vnis: Vec<u32> = frames.iter().filter_map(|f| f.vxlan_vni()).collect();
     assert!(!vnis.is_empty(), "no VXLAN captured on node1's link");
@@ -665,5 +670,4 @@ fn a_reload_that_changes_the_vni_is_followed_at_once() {
         "VXLAN with another VNI than 200000 after the reload: {:?}",
         vnis.iter().filter(|&&v| v != 200_000).collect::<Vec<_>>()
     );
-    assert_kernel_tier_carried(&before, &after, &p1, "VNI 200000");
 }
