@@ -243,18 +243,24 @@ fn ports_topology() -> Topology {
         .guest(vm("vm4", "parking", "10.0.0.5/24", 4))
 }
 
-#[test]
-fn guest_ports_come_and_go_without_a_restart() {
-    let world = world(&ports_topology());
+/// `xsdn daemon` on node1 of [`ports_topology`], serving `vnet0` as a
+/// simple zone (vm1's and vm2's ports).
+fn simple_zone_on_vnet0(world: &World) -> Daemon {
     let config = write_sdn(
-        &world,
+        world,
         "sdn",
         &[
             ("zones.cfg", "simple: simple1\n"),
             ("vnets.cfg", "vnet: vnet0\n\tzone simple1\n"),
         ],
     );
-    let d = start_daemon(&world, "node1", &config, &["tap101i0", "tap102i0"]);
+    start_daemon(world, "node1", &config, &["tap101i0", "tap102i0"])
+}
+
+#[test]
+fn guest_ports_come_and_go_without_a_restart() {
+    let world = world(&ports_topology());
+    let d = simple_zone_on_vnet0(&world);
     let logs = || d.diag(&world);
     let ports = d.port_names(&world);
     assert!(
@@ -398,8 +404,6 @@ fn guest_ports_come_and_go_without_a_restart() {
     d.assert_running();
 }
 
-/// node1 with three VNet bridges: `vnet0` (vm1, vm2 in 10.0.0.0/24),
-/// `vnet1` (vm3, vm4 in 10.0.1.0/24), `vnet2` (vm5, vm6 in 10.0.2.0/24).
 /// A steady stream of kernel notifications (here about 100 neighbour
 /// events a second on the VNet bridge, what a guest sending ARP from fresh
 /// MACs causes) must not postpone re-planning for ever: a port that joins
@@ -407,15 +411,7 @@ fn guest_ports_come_and_go_without_a_restart() {
 #[test]
 fn a_stream_of_kernel_events_does_not_postpone_taking_over_a_port() {
     let world = world(&ports_topology());
-    let config = write_sdn(
-        &world,
-        "sdn",
-        &[
-            ("zones.cfg", "simple: simple1\n"),
-            ("vnets.cfg", "vnet: vnet0\n\tzone simple1\n"),
-        ],
-    );
-    let d = start_daemon(&world, "node1", &config, &["tap101i0", "tap102i0"]);
+    let d = simple_zone_on_vnet0(&world);
     let logs = || d.diag(&world);
     let noise = world
         .spawn(
@@ -471,15 +467,7 @@ fn raw_request(socket: &Path, line: &str) -> String {
 /// kernel bridge forwards meanwhile.
 fn worker_failure_ends_the_daemon_and_fails_open(fault: &str, status: i32) {
     let world = world(&ports_topology());
-    let config = write_sdn(
-        &world,
-        "sdn",
-        &[
-            ("zones.cfg", "simple: simple1\n"),
-            ("vnets.cfg", "vnet: vnet0\n\tzone simple1\n"),
-        ],
-    );
-    let d = start_daemon(&world, "node1", &config, &["tap101i0", "tap102i0"]);
+    let d = simple_zone_on_vnet0(&world);
     let logs = || d.diag(&world);
     assert_ping(
         &world,
@@ -550,6 +538,8 @@ fn a_worker_hang_ends_the_daemon_non_zero_and_fails_open() {
     worker_failure_ends_the_daemon_and_fails_open("worker_hang", 70);
 }
 
+/// node1 with three VNet bridges: `vnet0` (vm1, vm2 in 10.0.0.0/24),
+/// `vnet1` (vm3, vm4 in 10.0.1.0/24), `vnet2` (vm5, vm6 in 10.0.2.0/24).
 fn config_topology() -> Topology {
     let mut t = Topology::new().node(
         NodeSpec::new("node1")
