@@ -282,17 +282,35 @@ mod tests {
         assert_eq!(format_value(f64::INFINITY), "+Inf");
     }
 
-    fn open_fds() -> usize {
-        std::fs::read_dir("/proc/self/fd").map_or(0, |d| d.count())
+    /// Connections to local `port` a process has accepted: established
+    /// sockets with that local port that have an inode (a connection still
+    /// in the listen backlog has none). Read from `/proc/self/net/tcp`, so
+    /// what other tests of this process open does not count.
+    fn accepted_on(port: u16) -> usize {
+        let table = std::fs::read_to_string("/proc/self/net/tcp").unwrap_or_default();
+        table
+            .lines()
+            .skip(1)
+            .filter(|line| {
+                let f: Vec<&str> = line.split_whitespace().collect();
+                let local_port = f
+                    .get(1)
+                    .and_then(|a| a.rsplit(':').next())
+                    .and_then(|p| u16::from_str_radix(p, 16).ok());
+                local_port == Some(port)
+                    && f.get(3) == Some(&"01")
+                    && f.get(9).is_some_and(|inode| *inode != "0")
+            })
+            .count()
     }
 
-    /// Clients that connect and send nothing are accepted `MAX_CONNECTIONS`
-    /// at a time (the rest wait in the backlog, costing the daemon no file
-    /// descriptor) and each holds its slot for the request timeout at
-    /// most: a real scrape behind them is answered within seconds.
-    #[tokio::test(flavor = "current_thread")]
-    async fn a_crowd_of_silent_clients_delays_a_scrape_but_does_not_stop_it() {
-        const CROWD: usize = 24;
+    /// A metrics endpoint on a free loopback port whose body is
+    /// `xsdn_up 1`: its address and the server and renderer tasks.
+    async fn endpoint() -> (
+        std::net::SocketAddr,
+        tokio::task::JoinHandle<()>,
+        tokio::task::JoinHandle<()>,
+    ) {
         let listener = bind("127.0.0.1:0".parse().expect("addr"))
             .await
             .expect("bind");
@@ -304,15 +322,23 @@ mod tests {
                 let _ = reply.send("xsdn_up 1\n".to_owned());
             }
         });
-        let before = open_fds();
+        (addr, server, renderer)
+    }
+
+    /// Clients that connect and send nothing are accepted `MAX_CONNECTIONS`
+    /// at a time (the rest wait in the backlog, costing the daemon no file
+    /// descriptor) and each holds its slot for the request timeout at
+    /// most: a real scrape behind them is answered within seconds.
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_crowd_of_silent_clients_delays_a_scrape_but_does_not_stop_it() {
+        const CROWD: usize = 24;
+        let (addr, server, renderer) = endpoint().await;
         let mut silent = Vec::new();
         for _ in 0..CROWD {
             silent.push(TcpStream::connect(addr).await.expect("connect"));
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
-        // This process holds the clients' ends too: CROWD of them, plus
-        // the connections the server accepted.
-        let accepted = open_fds().saturating_sub(before + CROWD);
+        let accepted = accepted_on(addr.port());
         assert!(
             accepted <= MAX_CONNECTIONS,
             "{accepted} silent connections accepted at once"
@@ -339,17 +365,7 @@ mod tests {
 
     #[tokio::test(flavor = "current_thread")]
     async fn endpoint_serves_metrics_and_404() {
-        let listener = bind("127.0.0.1:0".parse().expect("addr"))
-            .await
-            .expect("bind");
-        let addr = listener.local_addr().expect("addr");
-        let (scrapes, mut requests) = mpsc::channel::<oneshot::Sender<String>>(4);
-        let server = tokio::spawn(serve_via(listener, scrapes));
-        let renderer = tokio::spawn(async move {
-            while let Some(reply) = requests.recv().await {
-                let _ = reply.send("xsdn_up 1\n".to_owned());
-            }
-        });
+        let (addr, server, renderer) = endpoint().await;
         for (path, want_status, want_body) in [
             ("/metrics", "200 OK", Some("xsdn_up 1\n")),
             ("/nope", "404 Not Found", None),

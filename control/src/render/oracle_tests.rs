@@ -64,6 +64,22 @@ fn first_diff(got: &str, want: &str) -> String {
     s
 }
 
+/// The oracle's folder, or `None` (the test is skipped) when it is
+/// missing; with `XSDN_REQUIRE_ORACLE=1` a missing oracle fails instead.
+fn oracle_root() -> Option<PathBuf> {
+    let root = oracle_dir();
+    if root.join("zones").is_dir() {
+        return Some(root);
+    }
+    assert!(
+        std::env::var("XSDN_REQUIRE_ORACLE").as_deref() != Ok("1"),
+        "XSDN_REQUIRE_ORACLE=1 but the oracle is missing at {}",
+        root.display()
+    );
+    println!("pve-oracle not found at {}: skipped", root.display());
+    None
+}
+
 fn cases(root: &Path) -> Vec<PathBuf> {
     let mut v = Vec::new();
     for t in fs::read_dir(root.join("zones"))
@@ -83,16 +99,9 @@ fn cases(root: &Path) -> Vec<PathBuf> {
 
 #[test]
 fn reference_oracle_cases_are_identical() {
-    let root = oracle_dir();
-    if !root.join("zones").is_dir() {
-        assert!(
-            std::env::var("XSDN_REQUIRE_ORACLE").as_deref() != Ok("1"),
-            "XSDN_REQUIRE_ORACLE=1 but the oracle is missing at {}",
-            root.display()
-        );
-        println!("pve-oracle not found at {}: skipped", root.display());
+    let Some(root) = oracle_root() else {
         return;
-    }
+    };
     let mut total = 0;
     let mut identical = 0;
     let (mut if_ok, mut if_n, mut frr_ok, mut frr_n) = (0, 0, 0, 0);
@@ -156,16 +165,9 @@ fn reference_oracle_cases_are_identical() {
 /// accepts: validation may warn about it, never refuse it.
 #[test]
 fn reference_oracle_configurations_are_never_refused() {
-    let root = oracle_dir();
-    if !root.join("zones").is_dir() {
-        assert!(
-            std::env::var("XSDN_REQUIRE_ORACLE").as_deref() != Ok("1"),
-            "XSDN_REQUIRE_ORACLE=1 but the oracle is missing at {}",
-            root.display()
-        );
-        println!("pve-oracle not found at {}: skipped", root.display());
+    let Some(root) = oracle_root() else {
         return;
-    }
+    };
     let mut refused = Vec::new();
     let all = cases(&root);
     for case in &all {
