@@ -56,10 +56,7 @@ pub fn port(ifindex: u32) -> Option<PortConf> {
 /// `generation`), `None` when absent or stale.
 #[inline(always)]
 pub fn fdb(bd: u16, mac: [u8; 6], generation: u32) -> Option<FdbValue> {
-    let key = FdbKey { bd, mac };
-    // SAFETY: as in `port`.
-    let entry = unsafe { FDB.get(&key) }.copied()?;
-    (entry.generation == generation).then_some(entry)
+    source(bd, mac, generation).map(|s| s.value)
 }
 
 /// A source entry found by [`source`]: its value, and where to note that

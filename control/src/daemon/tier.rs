@@ -43,7 +43,7 @@ fn userspace(why: impl Into<String>) -> Tier {
 /// Which tier would handle the frame `explanation` describes, arriving on
 /// `port`.
 pub fn tier_of(daemon: &DaemonView, port: &AttachedPort, explanation: &Explanation) -> Tier {
-    let Some(kernel) = daemon.kernel_maps() else {
+    let Some(kernel) = daemon.kernel_tier() else {
         return userspace("the kernel tier is off");
     };
     if !port.kernel_tier() {

@@ -145,12 +145,7 @@ impl<'a> DaemonView<'a> {
     }
 
     /// The kernel tier's maps, when the kernel tier runs.
-    pub fn kernel_maps(&self) -> Option<&'a KernelMaps> {
-        self.kernel_tier()
-    }
-
-    /// The kernel tier's maps, when the kernel tier runs.
-    fn kernel_tier(&self) -> Option<&'a KernelMaps> {
+    pub fn kernel_tier(&self) -> Option<&'a KernelMaps> {
         let host = self.applied.host();
         host.kernel_tier().then(|| host.programs().kernel_view())
     }

@@ -266,11 +266,6 @@ impl Fdb {
         self
     }
 
-    /// The most entries learning gives one bridge domain.
-    pub fn domain_limit(&self) -> usize {
-        self.domain_limit
-    }
-
     /// Entries of bridge domain `bd`.
     pub fn domain_len(&self, bd: BdId) -> usize {
         self.per_domain[usize::from(bd)] as usize

@@ -17,13 +17,11 @@ use crate::tables::{MAX_PORTS, PortSlot};
 
 use super::Tick;
 
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct Bucket {
     tokens: Cell<u64>,
     /// When `tokens` was last refilled (ms).
     at: Cell<Tick>,
-    /// Whether the bucket was used since the rate was set.
-    started: Cell<bool>,
 }
 
 /// Token buckets for flooded frames, one per port slot.
@@ -39,10 +37,16 @@ impl FloodLimit {
     /// A budget of `rate` flooded frames per second per port (0: none).
     pub fn new(rate: u32) -> FloodLimit {
         let rate = u64::from(rate);
+        let burst = (rate / 10).max(64);
         FloodLimit {
             rate,
-            burst: (rate / 10).max(64),
-            buckets: (0..MAX_PORTS).map(|_| Bucket::default()).collect(),
+            burst,
+            buckets: (0..MAX_PORTS)
+                .map(|_| Bucket {
+                    tokens: Cell::new(burst),
+                    at: Cell::new(0),
+                })
+                .collect(),
         }
     }
 
@@ -56,11 +60,6 @@ impl FloodLimit {
         let Some(b) = self.buckets.get(port.index()) else {
             return true;
         };
-        if !b.started.get() {
-            b.started.set(true);
-            b.tokens.set(self.burst);
-            b.at.set(now);
-        }
         let elapsed = now.saturating_sub(b.at.get());
         let refill = elapsed.saturating_mul(self.rate) / 1000;
         if refill > 0 {

@@ -221,8 +221,6 @@ pub struct Pipeline {
     last_sweep: Option<Tick>,
     /// Flooded frames per guest port and second.
     flood_limit: FloodLimit,
-    /// The `now` of the frame being walked.
-    clock: Cell<Tick>,
 }
 
 impl Pipeline {
@@ -241,7 +239,6 @@ impl Pipeline {
             ip_ident: Cell::new(0),
             last_sweep: None,
             flood_limit: FloodLimit::new(0),
-            clock: Cell::new(0),
         };
         pipeline.set_tables(tables);
         pipeline

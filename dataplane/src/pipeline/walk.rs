@@ -100,7 +100,6 @@ impl Pipeline {
         observer: &mut O,
     ) -> Fate {
         let mut found = Found::NONE;
-        self.clock.set(now);
         if let Err(fate) = self.classify_frame(ingress, &mut rx, observer, &mut found) {
             return fate;
         }
@@ -108,7 +107,7 @@ impl Pipeline {
             let location = forward::location_of(found.source);
             self.fdb.learn(found.bd, &found.src, location, now);
         }
-        self.forward(ingress, &found, rx, egress, observer)
+        self.forward(ingress, &found, rx, now, egress, observer)
     }
 
     /// The walk without learning, for observers that must change nothing
@@ -122,7 +121,8 @@ impl Pipeline {
     ) -> Fate {
         let mut found = Found::NONE;
         match self.classify_frame(ingress, &mut rx, observer, &mut found) {
-            Ok(()) => self.forward(ingress, &found, rx, egress, observer),
+            // No flood budget is taken without `O::LIVE`: the time is unused.
+            Ok(()) => self.forward(ingress, &found, rx, 0, egress, observer),
             Err(fate) => fate,
         }
     }
@@ -272,6 +272,7 @@ impl Pipeline {
         ingress: PortSlot,
         found: &Found,
         rx: RxFrame<'_>,
+        now: Tick,
         egress: &mut E,
         observer: &mut O,
     ) -> Fate {
@@ -289,7 +290,7 @@ impl Pipeline {
                 observer.unicast(tables, &self.fdb, found.bd, dst, &action);
                 self.emit_in_place(ingress, found, &action, rx, observer)
             }
-            Ok(None) => self.flood(ingress, *found, rx, egress, observer),
+            Ok(None) => self.flood(ingress, *found, rx, now, egress, observer),
         }
     }
 
@@ -303,13 +304,14 @@ impl Pipeline {
         ingress: PortSlot,
         found: Found,
         rx: RxFrame<'_>,
+        now: Tick,
         egress: &mut E,
         observer: &mut O,
     ) -> Fate {
         let tables = &*self.tables;
         if O::LIVE
             && let Source::Guest(port) = found.source
-            && !self.flood_limit.allow(port, self.clock.get())
+            && !self.flood_limit.allow(port, now)
         {
             let reason = DropReason::FloodRateLimited;
             return self.drop_frame(ingress, Some(found.bd), Stage::Egress, reason, observer);

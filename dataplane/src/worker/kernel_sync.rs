@@ -102,18 +102,27 @@ impl KernelSync {
         let calls = (age / 4 / FRESH_PERIOD).max(1) as usize;
         let step = fdb.capacity().div_ceil(calls).max(RESYNC_STEP);
         let mut due: heapless::Vec<(BdId, EthernetAddress), FRESH_CHECKS> = heapless::Vec::new();
-        let start = self.fresh_cursor;
-        let next = fdb.scan_part(start, step, now, |e| {
-            if !e.is_static && e.age >= age / 2 {
-                let _ = due.push((e.bd, e.mac));
+        // In chunks no larger than the room left in `due` (a slot holds at
+        // most one entry), so no entry is skipped and the cursor always
+        // moves on, however many entries are due.
+        let (mut cursor, mut seen) = (self.fresh_cursor, 0);
+        while seen < step && !due.is_full() {
+            let room = FRESH_CHECKS - due.len();
+            let next = fdb.scan_part(cursor, room, now, |e| {
+                if !e.is_static && e.age >= age / 2 {
+                    let _ = due.push((e.bd, e.mac));
+                }
+            });
+            seen += room;
+            match next {
+                Some(next) => cursor = next,
+                None => {
+                    cursor = 0;
+                    break;
+                }
             }
-        });
-        // A full `due` list stops short: the rest is looked at next time.
-        self.fresh_cursor = if due.is_full() {
-            start
-        } else {
-            next.unwrap_or(0)
-        };
+        }
+        self.fresh_cursor = cursor;
         let tables = Arc::clone(pipeline.tables());
         for (bd, mac) in due {
             if let Some(key) = fdb_key(&tables, bd, &mac)
